@@ -1,0 +1,25 @@
+# goloop: `make install` then `make test`. PYTHON may point at a virtualenv's interpreter.
+PYTHON ?= python3
+PIP = $(PYTHON) -m pip
+
+.PHONY: install build test bench clean
+
+# torch: an unpinned requirement would pull the newest CUDA build (several GB). When no torch is
+# importable we install the pinned CPU build first; an existing (e.g. GPU) torch is left alone.
+install:
+	@$(PYTHON) -c "import torch" 2>/dev/null || $(PIP) install "torch==2.13.0"
+	$(PIP) install -e ".[test]"
+
+# Rebuild the Cython extensions in place after editing a .pyx (install does this once).
+build:
+	$(PYTHON) setup.py build_ext --inplace -j 2
+
+test:
+	$(PYTHON) -m pytest tests
+
+bench:
+	$(PYTHON) bench/board_bench.py
+
+clean:
+	rm -rf build *.egg-info
+	find common engine selfplay shuffler trainer exporter gatekeeper \( -name '*.so' -o -name '*.cpp' -o -name '*.c' \) -delete

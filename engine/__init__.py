@@ -1,0 +1,1 @@
+"""Front-ends for people: the GTP engine (and later the JSON analysis engine)."""

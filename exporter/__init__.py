@@ -1,0 +1,1 @@
+"""The exporter daemon (built in its own issue; nothing here yet)."""

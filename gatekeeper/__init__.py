@@ -1,0 +1,1 @@
+"""The gatekeeper daemon (built in its own issue; nothing here yet)."""

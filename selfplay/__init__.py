@@ -1,0 +1,1 @@
+"""The selfplay daemon (built in its own issue; nothing here yet)."""

@@ -1,0 +1,1 @@
+"""The shuffler daemon (built in its own issue; nothing here yet)."""

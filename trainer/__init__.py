@@ -1,0 +1,1 @@
+"""The trainer daemon (built in its own issue; nothing here yet)."""
