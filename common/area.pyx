@@ -21,7 +21,7 @@ from libc.stdint cimport uint8_t, int16_t
 import numpy as np
 
 from goloop.common.board cimport (
-    BoardState, Board, MAX_ARR, EMPTY, BLACK, WHITE, WALL, loc_of,
+    BoardState, Board, MAX_ARR, EMPTY, BLACK, WHITE, loc_of,
 )
 
 

@@ -43,6 +43,8 @@ cdef class History:
     cdef int encore_phase
     cdef bint button_taken
     cdef double white_bonus
+    cdef double whb_score
+    cdef bint white_has_moved
     cdef uint8_t ko_recap_blocked[MAX_ARR]
     cdef uint64_t ko_mark_hash
     cdef vector[EncoreKoCapture] encore_ko_captures
@@ -61,6 +63,9 @@ cdef class History:
     cdef bint c_is_legal(self, int loc, int pla) noexcept nogil
     cdef bint c_is_playable(self, int loc, int pla) noexcept nogil
     cdef void c_play(self, int loc, int pla) noexcept nogil
-    cdef double c_handicap_bonus(self) noexcept nogil
+    cdef double _compute_handicap_bonus(self) noexcept nogil
+    cdef bint _passes_clear_history(self) noexcept nogil
+    cdef bint _passed_from_before(self, int pla, uint64_t h) noexcept nogil
+    cdef void _set_mark(self, int loc, bint blocked) noexcept nogil
     cdef double c_board_score(self, uint8_t* area) noexcept nogil
     cdef double c_score_now(self, uint8_t* area) noexcept nogil

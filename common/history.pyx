@@ -42,7 +42,7 @@ cdef class History:
     """
 
     def __init__(self, rules=None, int x_size=19, y_size=None, Board board=None, pla=BLACK,
-                 bint prevent_encore=False, bint leading_black_moves_are_handicap=True):
+                 bint prevent_encore=False, bint leading_black_moves_are_handicap=False):
         """`board` gives an initial position (handicap or set_position stones); `pla` moves first.
 
         `prevent_encore` is KataGo GTP's preventCleanupPhase: under territory scoring two passes
@@ -96,6 +96,7 @@ cdef class History:
         self.winner = EMPTY
         self.final_score = 0.0
         self.white_bonus = 0.0
+        self.white_has_moved = False
         memset(self.second_encore_start, EMPTY, MAX_ARR)
         if self.scoring_rule == SCORING_TERRITORY:
             # Chilling of the stones already on the board (rules.md §5.1): territory scoring
@@ -109,6 +110,7 @@ cdef class History:
                         nw += 1
             self.white_bonus += nb - nw
             self.white_bonus -= self.cur.captured[WHITE] - self.cur.captured[BLACK]
+        self.whb_score = self._compute_handicap_bonus()
         self._reset_phase()
 
     def _replay(self, moves):
@@ -229,94 +231,97 @@ cdef class History:
     cdef void c_play(self, int loc, int pla) noexcept nogil:
         """Play a move that c_is_playable allows, with every rule mechanic (rules.md §3-§5)."""
         cdef bint pass_for_ko = False, spight_end = False
-        cdef bint clears_on_pass
-        cdef int k = NULL_LOC, blocked, x, y, l
-        cdef int count
-        cdef uint64_t h
+        cdef int k, x, y, l, count
+        cdef uint64_t h, pos_hash_before = self.cur.hash
         cdef size_t i
         cdef EncoreKoCapture cap
 
         # Moves after an ending simply continue the game (GTP lets a GUI do this).
         self.finished = False
         self.no_result = False
+        self.past_normal_phase_end = False
         self.winner = EMPTY
-        self.move_locs.push_back(loc)
-        self.move_plas.push_back(pla)
+        self.final_score = 0.0
 
-        if loc == PASS_LOC:
-            if self.has_button and self.encore_phase == 0 and not self.button_taken:
-                self.button_taken = True
-                self.white_bonus += 0.5 if pla == WHITE else -0.5
-                play_unsafe(&self.cur, PASS_LOC, pla)
-                self.pla = 3 - pla
-                self.consecutive_passes = 0
-                self.pass_hashes_black.clear()
-                self.pass_hashes_white.clear()
+        if loc != PASS_LOC:
+            self.consecutive_passes = 0
+        elif self.has_button and self.encore_phase == 0 and not self.button_taken:
+            # Taking the button: worth half a point, not an ending pass, and a fresh start for
+            # every repetition record (a buttonless position differs from a buttonful one).
+            self.button_taken = True
+            self.white_bonus += 0.5 if pla == WHITE else -0.5
+            self.consecutive_passes = 0
+            self.pass_hashes_black.clear()
+            self.pass_hashes_white.clear()
+            self.ko_hashes.clear()
+        else:
+            if self._passes_clear_history():
+                # Passes lift bans and restart repetition counting here; the per-player record
+                # of positions passed from survives, since a repeat of one ends the phase.
                 self.ko_hashes.clear()
-                self.ko_hashes.push_back(self.ko_hash(&self.cur, self.pla))
-                return
-            clears_on_pass = (self.encore_phase > 0 or self.ko_rule == KO_SIMPLE
-                              or self.ko_rule == KO_SPIGHT)
-            if clears_on_pass:
-                # Spight-like ending: passing again from a position this player passed from.
-                h = self.cur.hash ^ ZOBRIST_PLAYER[pla] ^ self.ko_mark_hash
-                if pla == BLACK:
-                    for i in range(self.pass_hashes_black.size()):
-                        if self.pass_hashes_black[i] == h:
-                            spight_end = True
-                    self.pass_hashes_black.push_back(h)
-                else:
-                    for i in range(self.pass_hashes_white.size()):
-                        if self.pass_hashes_white[i] == h:
-                            spight_end = True
-                    self.pass_hashes_white.push_back(h)
-            if self.ko_rule == KO_SPIGHT and self.encore_phase == 0:
+            h = self.ko_hash(&self.cur, pla)
+            if self.encore_phase == 0 and self.ko_rule == KO_SPIGHT:
                 self.consecutive_passes = 0
             else:
                 self.consecutive_passes += 1
-            play_unsafe(&self.cur, PASS_LOC, pla)
-            self.pla = 3 - pla
-            if clears_on_pass:
-                self.ko_hashes.clear()
-            self.ko_hashes.push_back(self.ko_hash(&self.cur, self.pla))
-            if self.consecutive_passes >= 2 or spight_end:
-                self._end_phase()
-            return
+            if self._passes_clear_history():
+                spight_end = self._passed_from_before(pla, h)
+            if pla == BLACK:
+                self.pass_hashes_black.push_back(h)
+            else:
+                self.pass_hashes_white.push_back(h)
 
-        if self.encore_phase > 0 and self.is_pass_for_ko(loc, pla):
-            pass_for_ko = True
-            blocked = loc if self.cur.color[loc] == 3 - pla else self.ko_capture_loc(&self.cur, loc, pla)
-            self.ko_recap_blocked[blocked] = 0
-            self.ko_mark_hash ^= _mark_key(blocked)
-        else:
-            if self.encore_phase > 0:
+        if self.encore_phase > 0 and loc != PASS_LOC:
+            # Retaking a ko-recapture-blocked stone is a pass-for-ko: it only lifts the block.
+            k = NULL_LOC
+            if self.cur.color[loc] == 3 - pla and self.ko_recap_blocked[loc]:
+                k = loc
+            else:
                 k = self.ko_capture_loc(&self.cur, loc, pla)
-                if k != NULL_LOC:
-                    cap.pos_hash = self.cur.hash
+                if k != NULL_LOC and not (self.ko_recap_blocked[k] and self.cur.color[k] == 3 - pla):
+                    k = NULL_LOC
+            if k != NULL_LOC:
+                self._set_mark(k, False)
+                self.cur.ko_loc = NULL_LOC
+                pass_for_ko = True
+
+        if not pass_for_ko:
+            play_unsafe(&self.cur, loc, pla)
+            if self.encore_phase > 0:
+                if self.cur.ko_loc != NULL_LOC:
+                    # A ko capture: block its recapture and remember it for encore superko;
+                    # the simple ko point itself plays no further part in the encore.
+                    self._set_mark(loc, True)
+                    cap.pos_hash = pos_hash_before
                     cap.loc = loc
                     cap.pla = pla
                     self.encore_ko_captures.push_back(cap)
-            play_unsafe(&self.cur, loc, pla)
-            if self.encore_phase > 0:
-                if k != NULL_LOC and self.cur.color[loc] == pla and not self.ko_recap_blocked[loc]:
-                    self.ko_recap_blocked[loc] = 1
-                    self.ko_mark_hash ^= _mark_key(loc)
-                # Marks on stones that left the board go with them.
+                    self.cur.ko_loc = NULL_LOC
                 for y in range(self.cur.y_size):
                     for x in range(self.cur.x_size):
                         l = loc_of(&self.cur, x, y)
                         if self.ko_recap_blocked[l] and self.cur.color[l] == EMPTY:
-                            self.ko_recap_blocked[l] = 0
-                            self.ko_mark_hash ^= _mark_key(l)
+                            self._set_mark(l, False)
 
-        if self.scoring_rule == SCORING_TERRITORY and self.encore_phase <= 1 and not pass_for_ko:
-            self.white_bonus += 1.0 if pla == BLACK else -1.0
-
-        self.consecutive_passes = 0
+        self.ko_hashes.push_back(self.ko_hash(&self.cur, 3 - pla))
+        self.move_locs.push_back(loc)
+        self.move_plas.push_back(pla)
         self.pla = 3 - pla
-        h = self.ko_hash(&self.cur, self.pla)
-        self.ko_hashes.push_back(h)
-        if self.ko_rule == KO_SIMPLE or self.encore_phase > 0:
+
+        if (self.scoring_rule == SCORING_TERRITORY and self.encore_phase <= 1
+                and loc != PASS_LOC and not pass_for_ko):
+            self.white_bonus += 1.0 if pla == BLACK else -1.0
+        if pla == WHITE and loc != PASS_LOC:
+            self.white_has_moved = True
+        if self.leading_black_moves_are_handicap and not self.white_has_moved and pla == BLACK:
+            self.whb_score = self._compute_handicap_bonus()
+
+        if self.consecutive_passes >= 2 or spight_end:
+            self._end_phase()
+
+        # Long cycles under simple ko and in the encore end the game with no result.
+        if loc != PASS_LOC and (self.encore_phase > 0 or self.ko_rule == KO_SIMPLE):
+            h = self.ko_hashes.back()
             count = 0
             for i in range(self.ko_hashes.size()):
                 if self.ko_hashes[i] == h:
@@ -327,13 +332,51 @@ cdef class History:
                 self.winner = EMPTY
                 self.final_score = 0.0
 
+    cdef bint _passes_clear_history(self) noexcept nogil:
+        return self.encore_phase > 0 or self.ko_rule == KO_SIMPLE or self.ko_rule == KO_SPIGHT
+
+    cdef bint _passed_from_before(self, int pla, uint64_t h) noexcept nogil:
+        cdef size_t i
+        if pla == BLACK:
+            for i in range(self.pass_hashes_black.size()):
+                if self.pass_hashes_black[i] == h:
+                    return True
+        else:
+            for i in range(self.pass_hashes_white.size()):
+                if self.pass_hashes_white[i] == h:
+                    return True
+        return False
+
+    cdef void _set_mark(self, int loc, bint blocked) noexcept nogil:
+        if self.ko_recap_blocked[loc] != blocked:
+            self.ko_recap_blocked[loc] = blocked
+            self.ko_mark_hash ^= _mark_key(loc)
+
     # -----------------------------------------------------------------------------------------
     # Scoring (rules.md §7).
 
-    cdef double c_handicap_bonus(self) noexcept nogil:
-        """White's handicap compensation: 0, N-1 or N for N >= 2 black handicap stones."""
+    cdef double _compute_handicap_bonus(self) noexcept nogil:
+        """White's handicap compensation: 0, N-1 or N for N >= 2 handicap stones.
+
+        N counts black stones on the initial board (none if it holds a white stone) plus, when
+        asked, the run of black moves that opens the game: SGFs and servers often give free
+        handicap as consecutive black moves, possibly interleaved with single white passes.
+        """
         cdef int n = 0, nw = 0, x, y, l, lead = 0
-        cdef size_t i
+        cdef size_t i, m = self.move_locs.size()
+        if self.whb_rule == WHB_ZERO:
+            return 0.0
+        if self.leading_black_moves_are_handicap:
+            for i in range(m):
+                if self.move_plas[i] != BLACK:
+                    if i + 1 < m and self.move_plas[i + 1] != BLACK:
+                        lead = 0
+                        break
+                    if self.move_locs[i] == PASS_LOC:
+                        continue
+                    break
+                if self.move_locs[i] != PASS_LOC:
+                    lead += 1
         for y in range(self.initial.y_size):
             for x in range(self.initial.x_size):
                 l = loc_of(&self.initial, x, y)
@@ -342,15 +385,9 @@ cdef class History:
                 elif self.initial.color[l] == WHITE:
                     nw += 1
         if nw > 0:
-            n = 0
-        if self.leading_black_moves_are_handicap:
-            for i in range(self.move_locs.size()):
-                if self.move_plas[i] != BLACK or self.move_locs[i] == PASS_LOC:
-                    break
-                lead += 1
-            if lead >= 2 and nw == 0:
-                n += lead
-        if n < 2 or self.whb_rule == WHB_ZERO:
+            return 0.0
+        n += lead
+        if n <= 1:
             return 0.0
         if self.whb_rule == WHB_N_MINUS_ONE:
             return n - 1.0
@@ -389,7 +426,7 @@ cdef class History:
         cdef double score = self.c_board_score(area)
         if self.has_button and not self.button_taken:
             score += 0.5 if self.pla == WHITE else -0.5
-        return score + self.white_bonus + self.c_handicap_bonus() + self.komi
+        return score + self.white_bonus + self.whb_score + self.komi
 
     # -----------------------------------------------------------------------------------------
     # Python face.
@@ -494,7 +531,8 @@ cdef class History:
 
     @property
     def white_handicap_bonus(self):
-        return self.c_handicap_bonus()
+        """Handicap compensation credited to white (whiteHandicapBonus rule)."""
+        return self.whb_score
 
     @property
     def button_available(self):
@@ -566,6 +604,8 @@ cdef class History:
         h.encore_phase = self.encore_phase
         h.button_taken = self.button_taken
         h.white_bonus = self.white_bonus
+        h.whb_score = self.whb_score
+        h.white_has_moved = self.white_has_moved
         memcpy(h.ko_recap_blocked, self.ko_recap_blocked, MAX_ARR)
         h.ko_mark_hash = self.ko_mark_hash
         h.encore_ko_captures = self.encore_ko_captures
@@ -612,7 +652,7 @@ cdef class History:
             return True
         if self.has_button and not self.button_taken:
             score += 0.5 if self.pla == WHITE else -0.5
-        self.final_score = score + self.white_bonus + self.c_handicap_bonus() + self.komi
+        self.final_score = score + self.white_bonus + self.whb_score + self.komi
         self.finished = True
         self.no_result = False
         self.winner = WHITE if self.final_score > 0 else (BLACK if self.final_score < 0 else EMPTY)

@@ -23,7 +23,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, Optional, Union
+from typing import Any, Optional
 
 
 class RulesError(ValueError):
@@ -375,7 +375,7 @@ def parse_rules(text: str, komi: Optional[float] = None) -> Rules:
 
 def parse_kgs_rules(text: str, komi: Optional[float] = None) -> Rules:
     """Parse a KGS `kgs-rules` name (chinese, aga, japanese, new_zealand); chinese -> chinese-kgs."""
-    name = text.strip().lower() if isinstance(text, str) else text
+    name = text.strip().lower() if isinstance(text, str) else None
     if name not in KGS_RULES:
         raise RulesError(f"unknown KGS rules {text!r}; expected one of {', '.join(KGS_RULES)}")
     rules = PRESETS[KGS_RULES[name]]

@@ -91,7 +91,7 @@ class GameRecord:
         if self.move_comments and len(self.move_comments) != len(self.moves):
             raise SgfError(f"{len(self.move_comments)} move comments for {len(self.moves)} moves")
         for ident in self.extra_root_properties:
-            if ident in _MODELLED_ROOT or not sgf_grammar.is_valid_property_identifier(ident.encode("ascii", "replace")):
+            if ident in _MODELLED_ROOT or not (ident.isascii() and ident.isalpha()):
                 raise SgfError(f"extra root property {ident!r} is modelled by a field or is not a valid identifier")
 
 
@@ -101,6 +101,7 @@ class GameRecord:
 def parse_sgf(text: Union[str, bytes]) -> GameRecord:
     """Read the first game in `text` (its main line: first variation at each branch).
 
+    `text` may be str (CA[] is then irrelevant) or bytes (decoded per CA[], see _encoding_of).
     Raises SgfError naming the problem for anything that is not a readable Go game.
     Comments on nodes that hold neither a move nor the root are not kept.
     """
@@ -111,7 +112,7 @@ def parse_sgf(text: Union[str, bytes]) -> GameRecord:
         raise SgfError(f"malformed SGF: {e}") from None
     nodes = list(sgf_grammar.main_sequence_iter(tree))
     root = nodes[0]
-    encoding = "utf-8" if isinstance(text, str) else _encoding_of(root)
+    encoding = "utf-8" if isinstance(text, str) else _encoding_of(root, data)
 
     def simple(node: dict, ident: str) -> Optional[str]:
         values = node.get(ident)
@@ -209,9 +210,15 @@ def load_sgf(path: Union[str, os.PathLike]) -> GameRecord:
         raise SgfError(f"{os.fspath(path)}: {e}") from None
 
 
-def _encoding_of(root: dict) -> str:
+def _encoding_of(root: dict, data: bytes) -> str:
+    """The charset to decode a byte SGF with: CA[] if given, else UTF-8 when the bytes are valid
+    UTF-8 (what nearly every modern program writes), else ISO-8859-1 (the SGF FF[4] default)."""
     values = root.get("CA")
     if not values:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return "iso-8859-1"
         return "utf-8"
     name = sgf_grammar.simpletext_value(values[0]).decode("ascii", "replace").strip()
     try:
