@@ -13,6 +13,7 @@ module knows only single-stone-suicide (always illegal) and the multi-stone-suic
 from libc.string cimport memset, memcpy
 from libc.stdint cimport uint64_t, int16_t, uint8_t
 import numpy as np
+from operator import index
 
 # ---------------------------------------------------------------------------------------------
 # Zobrist keys from a fixed splitmix64 stream, so hashes are stable across runs and machines.
@@ -439,8 +440,14 @@ cdef class Board:
     cdef int _loc(self, move) except -1:
         if move is None:
             return PASS_LOC
-        x, y = move
-        if not (0 <= x < self.s.x_size and 0 <= y < self.s.y_size):
+        try:
+            x, y = move
+            x, y = index(x), index(y)   # refuse 1.5 rather than truncate it
+            if not (0 <= x < self.s.x_size and 0 <= y < self.s.y_size):
+                raise IndexError
+        except (TypeError, ValueError):
+            raise ValueError(f"not a move: {move!r} (expected (x, y) or None)") from None
+        except IndexError:
             raise ValueError(f"point {move} is off a {self.s.x_size}x{self.s.y_size} board")
         return loc_of(&self.s, x, y)
 
@@ -563,6 +570,8 @@ cdef class Board:
     def from_ascii(text):
         """Build a position from rows of 'X'/'O'/'.' (whitespace between points ignored)."""
         rows = [r.replace(" ", "") for r in text.strip().splitlines() if r.strip()]
+        if not rows:
+            raise ValueError("empty board diagram")
         b = Board(len(rows[0]), len(rows))
         for y, row in enumerate(rows):
             if len(row) != b.x_size:

@@ -63,7 +63,8 @@ def gtp_to_point(vertex: str, x_size: int, y_size: int) -> Optional[Point]:
         x = _gtp_letter_index(letters)
     else:
         x = (_gtp_letter_index(letters[0]) + 1) * len(GTP_COLUMNS) + _gtp_letter_index(letters[1])
-    row = int(digits)
+    # A row of thousands of digits is off any board (and too long for int() to parse).
+    row = int(digits) if len(digits) <= 4 else 0
     if not (0 <= x < x_size and 1 <= row <= y_size):
         raise CoordError(f"GTP vertex {vertex!r} is off the {x_size}x{y_size} board")
     return (x, y_size - row)

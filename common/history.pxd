@@ -59,7 +59,7 @@ cdef class History:
     cdef int _loc(self, move) except -1
     cdef uint64_t ko_hash(self, const BoardState* b, int next_pla) noexcept nogil
     cdef int ko_capture_loc(self, const BoardState* b, int loc, int pla) noexcept nogil
-    cdef bint is_pass_for_ko(self, int loc, int pla) noexcept nogil
+    cdef bint c_is_pass_for_ko(self, int loc, int pla) noexcept nogil
     cdef bint c_is_legal(self, int loc, int pla) noexcept nogil
     cdef bint c_is_playable(self, int loc, int pla) noexcept nogil
     cdef void c_play(self, int loc, int pla) noexcept nogil

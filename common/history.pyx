@@ -24,6 +24,7 @@ from goloop.common.board cimport (
     MAX_ARR, EMPTY, BLACK, WHITE, WALL, NULL_LOC, PASS_LOC)
 from goloop.common.area cimport calculate_area, calculate_independent_life_area
 import numpy as np
+from operator import index
 
 from goloop.common.rules import Rules
 from goloop.common.board import color_of
@@ -143,7 +144,7 @@ cdef class History:
             return tmp.ko_loc
         return NULL_LOC
 
-    cdef bint is_pass_for_ko(self, int loc, int pla) noexcept nogil:
+    cdef bint c_is_pass_for_ko(self, int loc, int pla) noexcept nogil:
         """Encore only: retaking a ko-recapture-blocked stone counts as a pass-for-ko (§5.2)."""
         cdef int o = 3 - pla
         cdef int k
@@ -157,7 +158,7 @@ cdef class History:
         return k != NULL_LOC and self.ko_recap_blocked[k] and self.cur.color[k] == o
 
     cdef bint c_is_playable(self, int loc, int pla) noexcept nogil:
-        if loc == PASS_LOC or self.is_pass_for_ko(loc, pla):
+        if loc == PASS_LOC or self.c_is_pass_for_ko(loc, pla):
             return True
         if not on_board(&self.cur, loc) or self.cur.color[loc] != EMPTY:
             return False
@@ -171,7 +172,7 @@ cdef class History:
         if loc == PASS_LOC:
             return True
         if self.encore_phase > 0:
-            if self.is_pass_for_ko(loc, pla):
+            if self.c_is_pass_for_ko(loc, pla):
                 return True
         elif loc == self.cur.ko_loc:
             return False
@@ -436,8 +437,9 @@ cdef class History:
             return PASS_LOC
         try:
             x, y = move
+            x, y = index(x), index(y)
         except (TypeError, ValueError):
-            raise ValueError(f"not a move: {move!r}") from None
+            raise ValueError(f"not a move: {move!r} (expected (x, y) or None)") from None
         if not (0 <= x < self.cur.x_size and 0 <= y < self.cur.y_size):
             raise ValueError(f"point {move} is off a {self.cur.x_size}x{self.cur.y_size} board")
         return loc_of(&self.cur, x, y)
@@ -545,6 +547,10 @@ cdef class History:
             for x in range(self.cur.x_size):
                 out[y, x] = self.second_encore_start[loc_of(&self.cur, x, y)]
         return out
+
+    def is_pass_for_ko(self, move, color):
+        """Whether `color` at `move` now would be an encore pass-for-ko (SGF records a pass)."""
+        return self.c_is_pass_for_ko(self._loc(move), color_of(color))
 
     def is_ko_recapture_blocked(self, move):
         return bool(self.ko_recap_blocked[self._loc(move)])

@@ -427,8 +427,8 @@ _JSON_FIELDS = {
 def _parse_json(text: str, allow_komi: bool) -> Rules:
     try:
         obj = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise RulesError(f"could not parse rules JSON {text!r}: {e}") from None
+    except (json.JSONDecodeError, RecursionError) as e:
+        raise RulesError(f"could not parse rules JSON {text[:80]!r}: {e}") from None
     if not isinstance(obj, dict):
         raise RulesError(f"rules JSON must be an object: {text!r}")
     fields: dict = {}
