@@ -58,13 +58,10 @@ setup(
     ext_modules=cythonize(
         extensions,
         include_path=[cython_include_root()],
-        compiler_directives={
-            "language_level": "3",
-            "boundscheck": False,
-            "wraparound": False,
-            "cdivision": True,
-            "initializedcheck": False,
-        },
+        # Bounds checks stay on by default: they guard Python-object indexing, where skipping
+        # them turns bad input into a crash. C arrays are never checked anyway; modules whose
+        # hot loops index memoryviews turn checks off locally (`# cython: boundscheck=False`).
+        compiler_directives={"language_level": "3", "cdivision": True},
     ),
     python_requires=">=3.10",
     # torch: `make install` puts the CPU build in first when no torch is present (see Makefile).

@@ -4,14 +4,14 @@ Random games are drawn by hypothesis as a board size, a length n and a seed that
 integers ("picks"); each pick chooses the next move among the points that are legal at that
 moment, so every drawn game is a real game, and shrinking n shrinks a failure to the shortest
 failing prefix of the same game. (Hypothesis's own lists stay short, a few elements on average,
-which would leave the boards nearly empty; the explicit length makes long games common.) Half the picks prefer "urgent"
-points (liberties of chains with at most two liberties) so that captures, ko, snapback and
-suicide come up often even on big boards. Settings are derandomized so CI sees the same games on
-every run.
+which would leave the boards nearly empty; the explicit length makes long games common.)
+Half the picks prefer "urgent" points (liberties of chains with at most two liberties) so that
+captures, ko, snapback and suicide come up often even on big boards. Settings are derandomized
+so CI sees the same games on every run; the whole file takes about 10 s.
 """
 import random
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -39,8 +39,8 @@ def picks(draw, max_moves: int) -> Tuple[int, ...]:
     return tuple(rng.randrange(2 ** 20) for _ in range(n))
 
 
-# The presets of the brief, plus aga-button: the only one with the button, whose pass clears the
-# superko history and whose state undo and copy must restore.
+# The everyday presets plus aga-button, the only one with the button: taking it clears the
+# superko history, and undo and copy must restore whether it was taken.
 PRESETS = ["tromp-taylor", "chinese", "japanese", "aga", "stone-scoring", "new-zealand",
            "aga-button"]
 
