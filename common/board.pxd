@@ -55,6 +55,21 @@ cdef inline int loc_y(const BoardState* b, int loc) noexcept nogil:
 cdef inline bint on_board(const BoardState* b, int loc) noexcept nogil:
     return loc > PASS_LOC and loc < MAX_ARR and b.color[loc] != WALL
 
+cdef inline int adjacent_heads(const BoardState* b, int loc, int color, int* heads) noexcept nogil:
+    """Write the distinct chain heads of `color` next to loc into heads[0..3]; return how many."""
+    cdef int i, j, a, h, n = 0
+    for i in range(4):
+        a = loc + b.adj[i]
+        if b.color[a] == color:
+            h = b.head[a]
+            for j in range(n):
+                if heads[j] == h:
+                    break
+            else:
+                heads[n] = h
+                n += 1
+    return n
+
 cdef void board_init(BoardState* b, int x_size, int y_size) noexcept nogil
 cdef bint is_suicide(const BoardState* b, int loc, int pla) noexcept nogil
 cdef bint is_single_stone_suicide(const BoardState* b, int loc, int pla) noexcept nogil

@@ -205,18 +205,9 @@ cdef int _remove_chain(BoardState* b, int head) noexcept nogil:
             break
     s = head
     while True:
-        nseen = 0
-        for i in range(4):
-            a = s + b.adj[i]
-            if b.color[a] == o:
-                h = b.head[a]
-                for j in range(nseen):
-                    if seen_heads[j] == h:
-                        break
-                else:
-                    seen_heads[nseen] = h
-                    nseen += 1
-                    b.libs[h] += 1
+        nseen = adjacent_heads(b, s, o, seen_heads)
+        for j in range(nseen):
+            b.libs[seen_heads[j]] += 1
         s = b.next_stone[s]
         if s == head:
             break
@@ -266,17 +257,9 @@ cdef int play_unsafe(BoardState* b, int loc, int pla) noexcept nogil:
     b.libs[loc] = 0
 
     # Each distinct neighbouring opponent chain loses this point as a liberty.
-    for i in range(4):
-        a = loc + b.adj[i]
-        if b.color[a] == o:
-            h = b.head[a]
-            for j in range(nheads):
-                if heads[j] == h:
-                    break
-            else:
-                heads[nheads] = h
-                nheads += 1
-                b.libs[h] -= 1
+    nheads = adjacent_heads(b, loc, o, heads)
+    for j in range(nheads):
+        b.libs[heads[j]] -= 1
     for j in range(nheads):
         h = heads[j]
         if b.libs[h] == 0:
@@ -285,19 +268,8 @@ cdef int play_unsafe(BoardState* b, int loc, int pla) noexcept nogil:
             if n == 1:
                 captured_loc = h
 
-    # Join friendly chains.
-    for i in range(4):
-        a = loc + b.adj[i]
-        if b.color[a] == pla and a != loc:
-            h = b.head[a]
-            if h == loc:
-                continue
-            for j in range(nown):
-                if own_heads[j] == h:
-                    break
-            else:
-                own_heads[nown] = h
-                nown += 1
+    # Join friendly chains (the new stone is its own head, not yet one of them).
+    nown = adjacent_heads(b, loc, pla, own_heads)
     if nown == 0:
         b.libs[loc] = count_empty_adjacent(b, loc)
         h = loc

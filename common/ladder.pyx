@@ -39,7 +39,7 @@ import numpy as np
 
 from goloop.common.board cimport (BoardState, Board, MAX_ARR, EMPTY, BLACK, WHITE, WALL,
                                   NULL_LOC, PASS_LOC, loc_of, is_legal_move, play_unsafe,
-                                  count_empty_adjacent)
+                                  count_empty_adjacent, adjacent_heads)
 from goloop.common.board import color_of
 
 # Level outcomes. CAPTURED / ESCAPED are the values a finished level hands to its parent.
@@ -488,20 +488,11 @@ cdef bint move_puts_in_inescapable_atari(const BoardState* b, int loc, int pla) 
     memcpy(&tmp, b, sizeof(BoardState))
     play_unsafe(&tmp, loc, pla)
     _scratch_init(&sc)
-    for i in range(4):
-        a = loc + tmp.adj[i]
-        if tmp.color[a] != o or tmp.libs[tmp.head[a]] != 1:
-            continue
-        h = tmp.head[a]
-        for j in range(nheads):
-            if heads[j] == h:
-                break
-        else:
-            heads[nheads] = h
-            nheads += 1
-            if _search(&sc, &tmp, a, True):
-                found = True
-                break
+    nheads = adjacent_heads(&tmp, loc, o, heads)
+    for j in range(nheads):
+        if tmp.libs[heads[j]] == 1 and _search(&sc, &tmp, heads[j], True):
+            found = True
+            break
     _scratch_free(&sc)
     return found
 
