@@ -15,11 +15,15 @@ finished state and play continues from the current counters.
 
 Undo and rule changes replay the moves from the initial position: simple, obviously right, and
 cheap next to a human's typing speed. Search copies histories instead of undoing.
+
+The history also keeps what the neural-net inputs need beyond the board (features.pyx): the
+boards 1 and 2 moves ago, how many recent moves are believable history in this phase, and the
+points ever occupied (for superko bans, computed on demand rather than after every move).
 """
 from libc.string cimport memcpy, memset
 from libc.stdint cimport uint64_t, uint8_t
 from goloop.common.board cimport (
-    BoardState, Board, board_init, is_suicide, is_single_stone_suicide, play_unsafe,
+    BoardState, Board, board_init, is_suicide, is_single_stone_suicide, play_unsafe, adjacent_heads,
     on_board, loc_of, loc_x, loc_y, ZOBRIST_BOARD, ZOBRIST_PLAYER,
     MAX_ARR, EMPTY, BLACK, WHITE, WALL, NULL_LOC, PASS_LOC)
 from goloop.common.area cimport calculate_area, calculate_independent_life_area
@@ -43,13 +47,19 @@ cdef class History:
     """
 
     def __init__(self, rules=None, int x_size=19, y_size=None, Board board=None, pla=BLACK,
-                 bint prevent_encore=False, bint leading_black_moves_are_handicap=False):
+                 bint prevent_encore=False, bint leading_black_moves_are_handicap=False,
+                 int encore_phase=0, second_encore_start=None):
         """`board` gives an initial position (handicap or set_position stones); `pla` moves first.
 
         `prevent_encore` is KataGo GTP's preventCleanupPhase: under territory scoring two passes
         then only mark the game as past its normal end instead of starting the encore.
+        `encore_phase` starts a territory game directly in encore 1 or 2 (KataGo's cleanup
+        training positions); in encore 2 the stones present at its start default to the initial
+        board, or are given as a (y, x) array of colours in `second_encore_start` (a position
+        restored from a record that was already inside encore 2).
         """
         cdef int ys = x_size if y_size is None else y_size
+        cdef int x, y
         if board is None:
             board = Board(x_size, ys)
         memcpy(&self.initial, &board.s, sizeof(BoardState))
@@ -57,7 +67,26 @@ cdef class History:
         self.initial_pla = color_of(pla)
         self.prevent_encore = prevent_encore
         self.leading_black_moves_are_handicap = leading_black_moves_are_handicap
-        self._set_rules_fields(Rules() if rules is None else rules)
+        rules = Rules() if rules is None else rules
+        if encore_phase not in (0, 1, 2):
+            raise ValueError(f"encore phase must be 0, 1 or 2, got {encore_phase}")
+        self._set_rules_fields(rules)
+        if encore_phase > 0 and self.scoring_rule != SCORING_TERRITORY:
+            raise ValueError("an encore phase exists only under TERRITORY scoring")
+        self.initial_encore_phase = encore_phase
+        memcpy(self.initial_second_encore_start, self.initial.color, MAX_ARR)
+        if second_encore_start is not None:
+            if encore_phase != 2:
+                raise ValueError("second_encore_start is only meaningful when starting in encore 2")
+            colors = np.asarray(second_encore_start)
+            if colors.shape != (self.initial.y_size, self.initial.x_size):
+                raise ValueError(f"second_encore_start has shape {colors.shape}, expected "
+                                 f"{(self.initial.y_size, self.initial.x_size)}")
+            if not np.isin(colors, (EMPTY, BLACK, WHITE)).all():
+                raise ValueError("second_encore_start may only hold 0 (empty), 1 (black), 2 (white)")
+            for y in range(self.initial.y_size):
+                for x in range(self.initial.x_size):
+                    self.initial_second_encore_start[loc_of(&self.initial, x, y)] = colors[y, x]
         self._reset()
 
     def _set_rules_fields(self, rules):
@@ -70,10 +99,12 @@ cdef class History:
         self.whb_rule = int(rules.white_handicap_bonus)
         self.multi_suicide = rules.multi_stone_suicide_legal
         self.has_button = rules.has_button
+        self.friendly_pass_ok = rules.friendly_pass_ok
         self.komi = rules.komi
 
     cdef void _reset_phase(self) noexcept nogil:
         self.consecutive_passes = 0
+        self.num_approx_valid_turns = 0
         self.pass_hashes_black.clear()
         self.pass_hashes_white.clear()
         memset(self.ko_recap_blocked, 0, MAX_ARR)
@@ -89,7 +120,7 @@ cdef class History:
         self.pla = self.initial_pla
         self.move_locs.clear()
         self.move_plas.clear()
-        self.encore_phase = 0
+        self.encore_phase = self.initial_encore_phase
         self.button_taken = False
         self.finished = False
         self.no_result = False
@@ -98,7 +129,15 @@ cdef class History:
         self.final_score = 0.0
         self.white_bonus = 0.0
         self.white_has_moved = False
-        memset(self.second_encore_start, EMPTY, MAX_ARR)
+        if self.encore_phase == 2:
+            memcpy(self.second_encore_start, self.initial_second_encore_start, MAX_ARR)
+        else:
+            memset(self.second_encore_start, EMPTY, MAX_ARR)
+        memcpy(&self.recent[0], &self.initial, sizeof(BoardState))
+        memcpy(&self.recent[1], &self.initial, sizeof(BoardState))
+        self.recent_idx = 0
+        for l in range(MAX_ARR):
+            self.ever_occupied[l] = self.cur.color[l] == BLACK or self.cur.color[l] == WHITE
         if self.scoring_rule == SCORING_TERRITORY:
             # Chilling of the stones already on the board (rules.md §5.1): territory scoring
             # counts stones as area at the end, so each one starts out paid for.
@@ -208,6 +247,9 @@ cdef class History:
             return
         if self.prevent_encore:
             self.past_normal_phase_end = True
+            # Only the ending pass itself stays believable as history for the net.
+            if self.num_approx_valid_turns > 1:
+                self.num_approx_valid_turns = 1
             return
         self.encore_phase += 1
         if self.encore_phase == 2:
@@ -217,8 +259,16 @@ cdef class History:
                     self.second_encore_start[l] = self.cur.color[l]
         self._reset_phase()
 
+    cdef void _take_button_at_scoring(self) noexcept nogil:
+        # KataGo hands an untaken button to the player to move when it scores, and it is then
+        # gone for good (play may continue after an ending): the bonus moves into white_bonus.
+        if self.has_button and not self.button_taken and self.encore_phase == 0:
+            self.button_taken = True
+            self.white_bonus += 0.5 if self.pla == WHITE else -0.5
+
     cdef void _end_and_score(self) noexcept nogil:
         cdef uint8_t area[MAX_ARR]
+        self._take_button_at_scoring()
         self.final_score = self.c_score_now(area)
         self.finished = True
         self.no_result = False
@@ -237,7 +287,12 @@ cdef class History:
         cdef size_t i
         cdef EncoreKoCapture cap
 
-        # Moves after an ending simply continue the game (GTP lets a GUI do this).
+        # Moves after an ending simply continue the game (GTP lets a GUI do this); of the
+        # moves before, only the one that ended it is still believable as history for the net.
+        if (self.finished or self.past_normal_phase_end) and self.num_approx_valid_turns > 1:
+            self.num_approx_valid_turns = 1
+        self.recent_idx ^= 1
+        memcpy(&self.recent[self.recent_idx], &self.cur, sizeof(BoardState))
         self.finished = False
         self.no_result = False
         self.past_normal_phase_end = False
@@ -308,6 +363,9 @@ cdef class History:
         self.move_locs.push_back(loc)
         self.move_plas.push_back(pla)
         self.pla = 3 - pla
+        self.num_approx_valid_turns += 1
+        if loc != PASS_LOC:
+            self.ever_occupied[loc] = 1
 
         if (self.scoring_rule == SCORING_TERRITORY and self.encore_phase <= 1
                 and loc != PASS_LOC and not pass_for_ko):
@@ -352,6 +410,132 @@ cdef class History:
         if self.ko_recap_blocked[loc] != blocked:
             self.ko_recap_blocked[loc] = blocked
             self.ko_mark_hash ^= _mark_key(loc)
+
+    # -----------------------------------------------------------------------------------------
+    # What the neural-net inputs read (input-features-v7.md §1-§2). These answer questions about
+    # the present without changing anything, so search can ask them of any copied history.
+
+    cdef const BoardState* c_recent_board(self, int moves_ago) noexcept nogil:
+        """The board 0, 1 or 2 moves ago; before the first moves, the initial board."""
+        if moves_ago <= 0:
+            return &self.cur
+        if moves_ago == 1:
+            return &self.recent[self.recent_idx]
+        return &self.recent[self.recent_idx ^ 1]
+
+    cdef int c_new_consecutive_passes_after_pass(self) noexcept nogil:
+        """The ending-pass count a pass now would leave (KataGo ignores the button here: while
+        it is available no pass has been counted yet, so the answer is at most 1 anyway)."""
+        if self.encore_phase == 0 and self.ko_rule == KO_SPIGHT:
+            return 0
+        return self.consecutive_passes + 1
+
+    cdef bint c_would_be_spight_ending_pass(self, int pla) noexcept nogil:
+        if not self._passes_clear_history():
+            return False
+        return self._passed_from_before(pla, self.ko_hash(&self.cur, pla))
+
+    cdef bint c_pass_would_end_phase(self, int pla) noexcept nogil:
+        return (self.c_new_consecutive_passes_after_pass() >= 2
+                or self.c_would_be_spight_ending_pass(pla))
+
+    cdef bint c_pass_would_end_game(self, int pla) noexcept nogil:
+        return self.c_pass_would_end_phase(pla) and (
+            self.scoring_rule == SCORING_AREA or self.encore_phase >= 2)
+
+    cdef bint c_should_suppress_end_game_from_friendly_pass(self, int pla) noexcept nogil:
+        """Friendly-pass rules (rules.md §9): search wants a third pass, unless Spight-like."""
+        return (self.friendly_pass_ok and self.scoring_rule == SCORING_AREA
+                and self.c_new_consecutive_passes_after_pass() == 2
+                and not self.c_would_be_spight_ending_pass(pla))
+
+    cdef bint c_button_available(self) noexcept nogil:
+        return self.has_button and not self.button_taken and self.encore_phase == 0
+
+    cdef float c_self_komi(self, int pla, double draw_equivalent_wins_for_white) noexcept nogil:
+        """Komi plus bonuses from pla's side, with draws folded in (input-features-v7.md §2).
+
+        Single precision and KataGo's order of additions, so that the net's komi input is
+        bit-identical to KataGo's.
+        """
+        cdef float w = <float>self.white_bonus
+        cdef float adj = 0.0
+        if (self.komi == <double>(<long long>self.komi)) != self.has_button:
+            adj = <float>(draw_equivalent_wins_for_white - 0.5)
+        w = w + <float>self.whb_score
+        w = w + <float>self.komi
+        w = w + adj
+        return w if pla == WHITE else -w
+
+    cdef uint64_t _board_hash_after_move(self, int loc, int pla) noexcept nogil:
+        """The board hash after pla plays the empty point loc (captures and suicide included),
+        without playing it: only the stones that change are hashed."""
+        cdef const BoardState* b = &self.cur
+        cdef uint64_t h = b.hash
+        cdef int heads[4]
+        cdef int n, i, s, o = 3 - pla
+        if is_suicide(b, loc, pla):
+            # The new stone and the friendly chains it joins all disappear.
+            n = adjacent_heads(b, loc, pla, heads)
+            for i in range(n):
+                s = heads[i]
+                while True:
+                    h ^= ZOBRIST_BOARD[s][pla]
+                    s = b.next_stone[s]
+                    if s == heads[i]:
+                        break
+            return h
+        h ^= ZOBRIST_BOARD[loc][pla]
+        n = adjacent_heads(b, loc, o, heads)
+        for i in range(n):
+            if b.libs[heads[i]] == 1:
+                s = heads[i]
+                while True:
+                    h ^= ZOBRIST_BOARD[s][o]
+                    s = b.next_stone[s]
+                    if s == heads[i]:
+                        break
+        return h
+
+    cdef void c_superko_banned(self, uint8_t* out) noexcept nogil:
+        """KataGo's superKoBanned for the player to move: out[loc] = 1 where a move is banned by
+        superko (main phase) or by the once-per-position encore ko-capture rule.
+
+        Main phase, non-SIMPLE ko only; points that are occupied, illegal suicides, the
+        simple-ko point, or never occupied nor played (and not suicide, so the move makes a
+        position with a stone where none ever stood) are never marked. KataGo computes this after
+        every move; computing it on demand gives the same answer without a per-move cost.
+        """
+        cdef int x, y, l, p = self.pla
+        cdef uint64_t h
+        cdef size_t i, n
+        memset(out, 0, MAX_ARR)
+        if self.encore_phase > 0:
+            for i in range(self.encore_ko_captures.size()):
+                if (self.encore_ko_captures[i].pos_hash == self.cur.hash
+                        and self.encore_ko_captures[i].pla == p):
+                    out[self.encore_ko_captures[i].loc] = 1
+            return
+        if self.ko_rule == KO_SIMPLE or self.move_locs.size() == 0:
+            return
+        n = self.ko_hashes.size()
+        for y in range(self.cur.y_size):
+            for x in range(self.cur.x_size):
+                l = loc_of(&self.cur, x, y)
+                if self.cur.color[l] != EMPTY or l == self.cur.ko_loc:
+                    continue
+                if is_suicide(&self.cur, l, p):
+                    if not self.multi_suicide or is_single_stone_suicide(&self.cur, l, p):
+                        continue
+                elif not self.ever_occupied[l]:
+                    continue
+                h = self._board_hash_after_move(l, p)
+                if self.ko_rule == KO_SITUATIONAL:
+                    h ^= ZOBRIST_PLAYER[3 - p]
+                for i in range(n):
+                    if self.ko_hashes[i] == h:
+                        out[l] = 1
+                        break
 
     # -----------------------------------------------------------------------------------------
     # Scoring (rules.md §7).
@@ -455,6 +639,9 @@ cdef class History:
 
     def set_rules(self, rules):
         """Change the rules (komi included) and replay the game under them."""
+        if (self.initial_encore_phase > 0 and isinstance(rules, Rules)
+                and rules.scoring_rule != SCORING_TERRITORY):
+            raise ValueError("this game starts in an encore phase, which needs TERRITORY scoring")
         moves = self._move_pairs()
         self._set_rules_fields(rules)
         self._replay(moves)
@@ -548,6 +735,53 @@ cdef class History:
                 out[y, x] = self.second_encore_start[loc_of(&self.cur, x, y)]
         return out
 
+    @property
+    def initial_encore_phase(self):
+        return self.initial_encore_phase
+
+    @property
+    def num_approx_valid_turns_this_phase(self):
+        """How many of the latest moves the net may see as history (KataGo's
+        numApproxValidTurnsThisPhase): 0 at each phase start, at most 1 after an ending."""
+        return self.num_approx_valid_turns
+
+    def recent_board(self, int moves_ago):
+        """A copy of the board 0, 1 or 2 moves ago (the initial board before there were moves)."""
+        cdef Board b
+        if not 0 <= moves_ago <= 2:
+            raise ValueError(f"only the boards 0..2 moves ago are kept, not {moves_ago}")
+        b = Board.__new__(Board)
+        memcpy(&b.s, self.c_recent_board(moves_ago), sizeof(BoardState))
+        return b
+
+    def superko_banned(self):
+        """(y, x) uint8 map of KataGo's superKoBanned for the player to move (see the C method)."""
+        cdef uint8_t banned[MAX_ARR]
+        self.c_superko_banned(banned)
+        out = np.zeros((self.cur.y_size, self.cur.x_size), dtype=np.uint8)
+        for y in range(self.cur.y_size):
+            for x in range(self.cur.x_size):
+                out[y, x] = banned[loc_of(&self.cur, x, y)]
+        return out
+
+    def pass_would_end_phase(self, color=None):
+        """Whether a pass by `color` (default: the player to move) now would end the phase."""
+        return self.c_pass_would_end_phase(self.pla if color is None else color_of(color))
+
+    def pass_would_end_game(self, color=None):
+        """Whether a pass now would end the whole game (final phase and the phase would end)."""
+        return self.c_pass_would_end_game(self.pla if color is None else color_of(color))
+
+    def should_suppress_end_game_from_friendly_pass(self, color=None):
+        """Whether search should not treat a game-ending pass now as ending (rules.md §9)."""
+        return self.c_should_suppress_end_game_from_friendly_pass(
+            self.pla if color is None else color_of(color))
+
+    def self_komi(self, color=None, double draw_equivalent_wins_for_white=0.5):
+        """Komi + bonuses (+ draw adjustment) from `color`'s side, in KataGo's float32."""
+        return self.c_self_komi(self.pla if color is None else color_of(color),
+                                draw_equivalent_wins_for_white)
+
     def is_pass_for_ko(self, move, color):
         """Whether `color` at `move` now would be an encore pass-for-ko (SGF records a pass)."""
         return self.c_is_pass_for_ko(self._loc(move), color_of(color))
@@ -621,6 +855,12 @@ cdef class History:
         h.past_normal_phase_end = self.past_normal_phase_end
         h.winner = self.winner
         h.final_score = self.final_score
+        h.initial_encore_phase = self.initial_encore_phase
+        memcpy(h.initial_second_encore_start, self.initial_second_encore_start, MAX_ARR)
+        memcpy(h.recent, self.recent, sizeof(self.recent))
+        h.recent_idx = self.recent_idx
+        h.num_approx_valid_turns = self.num_approx_valid_turns
+        memcpy(h.ever_occupied, self.ever_occupied, MAX_ARR)
         return h
 
     def __copy__(self):
@@ -656,8 +896,7 @@ cdef class History:
         if self.tax_rule == TAX_ALL:
             self._end_and_score()
             return True
-        if self.has_button and not self.button_taken:
-            score += 0.5 if self.pla == WHITE else -0.5
+        self._take_button_at_scoring()
         self.final_score = score + self.white_bonus + self.whb_score + self.komi
         self.finished = True
         self.no_result = False
