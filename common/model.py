@@ -54,8 +54,10 @@ class ModelOutput(NamedTuple):
 
     policy: Tensor               # N x P x (H*W + 1) logits, pass last; names: config.policy_channel_names
     value: Tensor                # N x 3 logits {win, loss, no result}
-    misc: Tensor                 # N x (10 | 4): score mean, stdev and var-time pre-softplus, lead, TD values
-    moremisc: Optional[Tensor]   # N x (8 | 2): short-term value/score error pre-softplus, TD outputs
+    misc: Tensor                 # N x (10 | 4): [0] score mean, [1] score stdev (pre-softplus), [2] lead,
+                                 #   [3] variance time (pre-softplus), [4:10] long/mid TD value logits
+    moremisc: Optional[Tensor]   # N x (8 | 2 | None): [0] short-term value error, [1] short-term score
+                                 #   error (both pre-softplus), [2:5] short TD value logits, [5:8] TD scores
     ownership: Tensor            # N x 1 x H x W, pre-tanh
     scoring: Optional[Tensor] = None      # N x 1 x H x W
     futurepos: Optional[Tensor] = None    # N x 2 x H x W, pre-tanh

@@ -243,6 +243,9 @@ _BASES: dict[str, _Base] = {
     # Transformers (version 17 in KataGo).
     "b7c96h3tfrs": _Base(17, 96, 96, 32, ("attnrope", "ffnsg") * 7, 32, 32, 32, 64, 48, 4,
                          ffn=256, heads=3, kv_heads=3),
+    "b7c96h6kv3qk32v16tflrs": _Base(17, 96, 96, 32, ("attnrope", "ffnsg") * 7, 32, 32, 32, 64, 48, 4,
+                                    ffn=256, heads=6, kv_heads=3, q_dim=32, v_dim=16,
+                                    learnable_rope=True),
     "b4c256h4nbttflrs": _Base(17, 256, 128, 32, _layout(4, (), "bottlenest2transformerropesg"),
                               32, 32, 32, 80, 64, 6, ffn=384, heads=4, kv_heads=4,
                               learnable_rope=True),

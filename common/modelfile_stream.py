@@ -69,7 +69,7 @@ class TokenReader:
         return text
 
     def int(self, layer: Optional[str], what: str, minimum: Optional[int] = None) -> int:
-        start = self._peek_start()
+        start = self.mark()
         text = self.token(layer, what)
         try:
             value = int(text)
@@ -80,20 +80,20 @@ class TokenReader:
         return value
 
     def flag(self, layer: Optional[str], what: str) -> bool:
-        start = self._peek_start()
+        start = self.mark()
         text = self.token(layer, what)
         if text not in ("0", "1"):
             raise self.error(f"{what}: expected 0 or 1, found {text[:40]!r}", layer, start)
         return text == "1"
 
     def reserved_zero(self, layer: Optional[str], what: str) -> None:
-        start = self._peek_start()
+        start = self.mark()
         value = self.int(layer, what)
         if value != 0:
             raise self.error(f"{what} must be 0 (unknown option {value})", layer, start)
 
     def float(self, layer: Optional[str], what: str) -> float:
-        start = self._peek_start()
+        start = self.mark()
         text = self.token(layer, what)
         try:
             value = float(text)
@@ -103,7 +103,8 @@ class TokenReader:
             raise self.error(f"{what} is not finite ({text})", layer, start)
         return value
 
-    def _peek_start(self) -> int:
+    def mark(self) -> int:
+        """Offset of the next token (where the next record starts)."""
         self._skip_whitespace()
         return self.pos
 
@@ -146,27 +147,27 @@ class TokenReader:
 
     def _text_floats(self, count: int, layer: str) -> np.ndarray:
         tokens = []
-        pos = self.pos
-        for match in _TOKEN.finditer(self.data, pos):
+        for match in _TOKEN.finditer(self.data, self.pos):
             if len(tokens) == count:
                 break
             tokens.append(match)
-        if len(tokens) < count:
-            raise self.error(f"file ends inside a float array: {count} weights expected, "
-                             f"{len(tokens)} found", layer, len(self.data))
         try:
-            values = np.array([m.group() for m in tokens]).astype(np.float32)
+            values = np.array([m.group() for m in tokens], dtype=np.bytes_).astype(np.float32)
         except ValueError:
+            values = None
+        if values is None:   # find the culprit for the message
             for m in tokens:
                 try:
                     float(m.group())
                 except ValueError:
                     raise self.error(f"expected a float weight, found {m.group()[:40]!r} (a binary "
                                      "file read as text?)", layer, m.start()) from None
-            raise
+        if len(tokens) < count:
+            raise self.error(f"file ends inside a float array: {count} weights expected, "
+                             f"{len(tokens)} found", layer, len(self.data))
         if count:
             self.pos = tokens[-1].end()
-        return values
+        return values.reshape(count)
 
     def unread_bytes(self) -> int:
         """Bytes left after the last record, not counting whitespace."""

@@ -27,7 +27,7 @@ def _inputs(n, size, seed=0, board=None):
 @pytest.mark.parametrize("name, params", [
     ("b6c96", 1_004_333), ("b10c128", 2_962_049), ("b6c96-bn", 1_003_821),
     ("b6c96-fson-mish-bnh", 1_034_586), ("b6c96-ih", 1_033_850), ("b6c96-rsnh", 1_004_429),
-    ("b1c6nbt-bng", 2_587), ("b7c96h3tfrs", 825_837),
+    ("b1c6nbt-bng", 2_587), ("b7c96h3tfrs", 825_837), ("b7c96h6kv3qk32v16tflrs-fson-bnh", 888_378),
 ])
 def test_parameter_counts_match_katago(name, params):
     assert count_parameters(Model(config_of_name(name), init=False)) == params
