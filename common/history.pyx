@@ -28,6 +28,7 @@ from goloop.common.board cimport (
     MAX_ARR, EMPTY, BLACK, WHITE, WALL, NULL_LOC, PASS_LOC)
 from goloop.common.area cimport calculate_area, calculate_independent_life_area
 import numpy as np
+cimport numpy as np
 from operator import index
 
 from goloop.common.rules import Rules
@@ -806,6 +807,19 @@ cdef class History:
                 if self.c_is_legal(loc_of(&self.cur, x, y), pla):
                     out.append((x, y))
         out.append(None)
+        return out
+
+    def legal_mask(self, color=None):
+        """Strict legality as the policy sees it: bool array (Y*X + 1,), index y*X + x, pass last."""
+        cdef int pla = self.pla if color is None else color_of(color)
+        cdef int x, y, xs = self.cur.x_size, ys = self.cur.y_size
+        out = np.zeros(xs * ys + 1, dtype=np.bool_)
+        cdef np.npy_bool[::1] view = out
+        with nogil:
+            for y in range(ys):
+                for x in range(xs):
+                    view[y * xs + x] = self.c_is_legal(loc_of(&self.cur, x, y), pla)
+            view[xs * ys] = True
         return out
 
     def play(self, move, color):

@@ -6,9 +6,7 @@ the transpose, then the flips). The two orders differ for k = 5 and 6, and KataG
 evaluated with exactly this one (shared/spec/input-features-v7.md §7), so `kata-raw-nn k` only
 matches if we do the same. On a rectangular board the transpose bit is ignored.
 
-Planes are arrays whose last two axes are (y, x); anything that supports numpy-style slicing
-and `swapaxes` works, so this serves numpy arrays now and torch tensors later (use
-`torch.flip`-free slicing via `.flip` there if needed).
+Planes are numpy arrays or torch tensors whose last two axes are (y, x).
 """
 from __future__ import annotations
 
@@ -57,14 +55,21 @@ def inverse_transform_point(point: Optional[Tuple[int, int]], k: int, x_size: in
     return x, y
 
 
+def _flip(planes, axis: int):
+    # torch tensors flip with .flip (no negative-step slicing); numpy arrays take a view.
+    if hasattr(planes, "flip"):
+        return planes.flip((axis,))
+    return np.flip(planes, axis)
+
+
 def apply_symmetry(planes, k: int):
     """Planes (..., Y, X) as the net sees them under symmetry k (flips, then transpose)."""
     y_size, x_size = planes.shape[-2], planes.shape[-1]
     k = _effective(k, x_size, y_size)
     if k & 1:
-        planes = planes[..., ::-1, :]
+        planes = _flip(planes, -2)
     if k & 2:
-        planes = planes[..., :, ::-1]
+        planes = _flip(planes, -1)
     if k & 4:
         planes = planes.swapaxes(-1, -2)
     return planes
@@ -77,9 +82,9 @@ def inverse_symmetry(planes, k: int):
     if k & 4:
         planes = planes.swapaxes(-1, -2)
     if k & 2:
-        planes = planes[..., :, ::-1]
+        planes = _flip(planes, -1)
     if k & 1:
-        planes = planes[..., ::-1, :]
+        planes = _flip(planes, -2)
     return planes
 
 

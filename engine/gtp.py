@@ -1,4 +1,4 @@
-"""`goloop gtp`: the GTP v2 engine, board part (rules, positions, scoring; no network yet).
+"""`goloop gtp`: the GTP v2 engine: rules, positions, scoring, and the network commands.
 
 Speaks standard GTP v2 plus KataGo's rule extensions (shared/seeds/003_*.txt) with KataGo
 v1.17.2's behaviour and reply formats, so a controller cannot tell the difference on these
@@ -15,8 +15,9 @@ set_position, handicaps, loadsgf) replace it through `GtpEngine.set_history`, an
 set is first put to `GtpEngine.check_rules`, where a network engine refuses what its net cannot
 play.
 
-Without a network, final_score is the rules' own count of the position (see gtp_position), and
-place_free_handicap uses the standard pattern (see gtp_handicap).
+With `model` set, gtp_nn loads the net and registers its commands (kata-raw-nn). final_score is
+the rules' own count of the position (see gtp_position), and place_free_handicap uses the
+standard pattern (see gtp_handicap).
 """
 from __future__ import annotations
 
@@ -52,8 +53,8 @@ class GtpConfig:
     """`goloop gtp` settings; keys are KataGo's gtp.cfg names where the concept is the same."""
 
     model: Optional[str] = setting(
-        None, "Neural net model file. Not supported yet: giving one is an error (the rules-only "
-              "engine runs without it).")
+        None, "KataGo model file (.bin.gz, .txt.gz, .bin, .txt) for the network commands "
+              "(kata-raw-nn); without one the engine knows only the rules.")
     rules: str = setting(
         "tromp-taylor", "Rules at startup, until the controller changes them: a preset name "
                         "(tromp-taylor, chinese, japanese, aga, ...), rules JSON or a compact rules string.")
@@ -72,6 +73,19 @@ class GtpConfig:
               "whiteHandicapBonus rule and SGF HA[]), as servers often place free handicap that way.")
     logAllGTPCommunication: bool = setting(
         False, "Log every command received and every reply sent (to the log, never stdout).")
+    rootPolicyOptimism: float = setting(
+        0.2, "Policy optimism at the root and for kata-raw-nn: logits p + (pOpt - p) * x, for nets "
+             "with an optimistic policy channel (KataGo's GTP default 0.2).", min=0.0, max=1.0)
+    playoutDoublingAdvantage: float = setting(
+        0.0, "Input feature telling the net how many times more playouts the side to move has "
+             "(log2), as in KataGo; 0 for even games.", min=-3.0, max=3.0)
+    drawEquivalentWinsForWhite: float = setting(
+        0.5, "How many wins a draw is worth to white (affects the komi input on integer komi).",
+        min=0.0, max=1.0)
+    nnDevice: str = setting(
+        "auto", "Where the net runs: auto (first CUDA GPU, else CPU), cpu, cuda or cuda:N.")
+    nnDtype: str = setting(
+        "auto", "Precision of the forward pass: auto (bf16 on GPU, fp32 on CPU), fp32, bf16, fp16.")
 
 
 class GtpConfigError(ValueError):
@@ -82,10 +96,6 @@ class GtpEngine:
     """GTP state (the game as a History) and the command table."""
 
     def __init__(self, config: GtpConfig) -> None:
-        if config.model is not None:
-            raise GtpConfigError(
-                f"cannot load model {config.model!r}: neural nets are not supported by goloop's "
-                "GTP engine yet; run `goloop gtp` without --model for the rules-only engine")
         try:
             rules = parse_rules(config.rules)
             komi = config.ignoreGTPAndForceKomi if config.ignoreGTPAndForceKomi is not None else config.komi
@@ -114,6 +124,17 @@ class GtpEngine:
             ("loadsgf", self.cmd_loadsgf), ("printsgf", self.cmd_printsgf),
         ):
             self.register(name, handler)
+        self.evaluator = None
+        if config.model is not None:
+            from goloop.engine import gtp_nn  # torch is imported only when a net is used
+            try:
+                gtp_nn.attach(self, config)
+            except (OSError, ValueError) as e:
+                raise GtpConfigError(f"cannot load model {config.model!r}: {e}") from None
+            try:
+                self.check_rules(rules)
+            except GtpError as e:
+                raise GtpConfigError(str(e)) from None
 
     # --------------------------------------------------------------------------------------------
     # Extension points

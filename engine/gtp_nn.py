@@ -1,0 +1,133 @@
+"""The network's GTP commands (`kata-raw-nn`), attached to a GtpEngine when a model is given.
+
+Output formats follow KataGo v1.17.2 to the character, since GUIs and scripts parse them:
+values with 6 (probabilities) or 3 (scores) decimals, the policy as rows of `%8.6f` with `NAN`
+for illegal points, ownership as rows of `%9.7f`, everything from White's point of view.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Optional
+
+from goloop.common.evaluator import EvalRequest, Evaluator
+from goloop.common.history import History
+from goloop.common.rules import RulesError
+from goloop.engine.gtp_protocol import GtpError, parse_color
+
+log = logging.getLogger(__name__)
+
+
+def pick_device(name: str) -> str:
+    """`auto` means the first CUDA device when there is one, else the CPU."""
+    if name != "auto":
+        return name
+    import torch
+    return "cuda:0" if torch.cuda.is_available() else "cpu"
+
+
+def load_evaluator(config) -> Evaluator:
+    device = pick_device(config.nnDevice)
+    dtype = None if config.nnDtype == "auto" else config.nnDtype
+    ev = Evaluator.from_file(config.model, device=device, dtype=dtype,
+                             draw_equivalent_wins_for_white=config.drawEquivalentWinsForWhite)
+    log.info("loaded model %s (version %d, %d parameters) on %s", ev.info.name, ev.info.version,
+             ev.info.num_parameters, device)
+    return ev
+
+
+def parse_raw_nn_args(args: list[str], default_optimism: float):
+    """[COLOR] SYMMETRY|all [OPTIMISM]: KataGo's argument order for kata-raw-nn."""
+    i = 0
+    color = None
+    if args and args[0].lower() in ("b", "w", "black", "white"):
+        color = parse_color(args[0])
+        i = 1
+    if i >= len(args):
+        raise GtpError("Expected a symmetry argument 'all' or index [0-7] for kata-raw-nn")
+    text = args[i].lower()
+    if text == "all":
+        symmetries = list(range(8))
+    elif text.isdigit() and int(text) <= 7:
+        symmetries = [int(text)]
+    else:
+        raise GtpError(f"Expected a symmetry argument 'all' or index [0-7] but got '{args[i]}'")
+    i += 1
+    optimism = default_optimism
+    if i < len(args):
+        try:
+            optimism = float(args[i])
+        except ValueError:
+            optimism = float("nan")
+        if not 0.0 <= optimism <= 1.0:
+            raise GtpError(f"Expected an optimism value in [0,1] but got '{args[i]}'")
+        i += 1
+    if i < len(args):
+        raise GtpError(f"Unexpected extra argument '{args[i]}'")
+    return color, symmetries, optimism
+
+
+def history_for_player(history: History, pla: int) -> History:
+    """KataGo evaluates another player to move by restarting the history from this board."""
+    if pla == history.next_player:
+        return history
+    return History(history.rules, board=history.board, pla=pla,
+                   prevent_encore=history.prevent_encore,
+                   leading_black_moves_are_handicap=history.leading_black_moves_are_handicap,
+                   encore_phase=history.encore_phase,
+                   second_encore_start=history.second_encore_start_colors()
+                   if history.encore_phase >= 2 else None)
+
+
+def raw_nn_text(ev: Evaluator, history: History, symmetries, optimism: float,
+                playout_doubling_advantage: float = 0.0) -> str:
+    xs, ys = history.x_size, history.y_size
+    pla = history.next_player
+    outs = ev.evaluate([EvalRequest(history, k) for k in symmetries], policy_optimism=optimism,
+                       playout_doubling_advantage=playout_doubling_advantage)
+    lines = []
+    for k, o in zip(symmetries, outs):
+        lines += [
+            f"symmetry {k}",
+            f"whiteWin {o.white_win:.6f}",
+            f"whiteLoss {o.white_loss:.6f}",
+            f"noResult {o.no_result:.6f}",
+            f"whiteLead {o.white_lead:.3f}",
+            f"whiteScoreSelfplay {o.white_score_mean:.3f}",
+            f"whiteScoreSelfplaySq {o.white_score_mean_sq:.3f}",
+            f"varTimeLeft {o.var_time_left:.3f}",
+            f"shorttermWinlossError {o.shortterm_winloss_error:.3f}",
+            f"shorttermScoreError {o.shortterm_score_error:.3f}",
+            "policy",
+        ]
+        for y in range(ys):
+            row = o.policy[y * xs:(y + 1) * xs]
+            lines.append("".join("    NAN " if p < 0 else f"{p:8.6f} " for p in row))
+        p = o.policy[-1]
+        lines.append("policyPass " + ("    NAN " if p < 0 else f"{p:8.6f} "))
+        lines.append("whiteOwnership")
+        for y in range(ys):
+            lines.append("".join(f"{v:9.7f} " for v in o.white_ownership[y]))
+    del pla
+    return "\n".join(lines).strip()
+
+
+def attach(engine, config) -> None:
+    """Load the net and register the commands that need it."""
+    ev = load_evaluator(config)
+    engine.evaluator = ev
+
+    def check_rules(rules) -> None:
+        try:
+            rules.check_nn_supported()
+        except RulesError as e:
+            raise GtpError(f"Rules not supported by the neural net: {e}") from None
+
+    def kata_raw_nn(args: list[str]) -> str:
+        color, symmetries, optimism = parse_raw_nn_args(args, config.rootPolicyOptimism)
+        hist = engine.history
+        if color is not None:
+            hist = history_for_player(hist, color)
+        return raw_nn_text(ev, hist, symmetries, optimism, config.playoutDoublingAdvantage)
+
+    engine.check_rules = check_rules
+    engine.register("kata-raw-nn", kata_raw_nn)
