@@ -19,6 +19,7 @@ test:
 
 bench:
 	$(PYTHON) bench/board_bench.py
+	$(PYTHON) bench/nn_bench.py
 
 clean:
 	rm -rf build *.egg-info

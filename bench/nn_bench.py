@@ -1,0 +1,119 @@
+"""Evaluator throughput: positions/s for b6c96 (the real g170 net) on 9x9 and 19x19.
+
+For each board size and batch size it times (a) the bare forward pass of the model on a ready
+tensor — the baseline, measured in the same run — and (b) the whole Evaluator.evaluate (feature
+encoding, forward, symmetry mapping, KataGo's post-processing with the legality mask), and prints
+positions/s and the evaluator's share of the bare forward speed. KataGo's own Eigen backend
+(1 thread, this kind of machine) does about 320 positions/s on 9x9 and 140/s on 19x19 at batch 1:
+those figures are printed for comparison.
+
+    python bench/nn_bench.py [--threads N] [--device cpu|cuda] [--dtype fp32|bf16]
+                             [--batches 1,8,64] [--model PATH] [--channels-last]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import random
+import time
+
+import numpy as np
+import torch
+
+from goloop.common import features
+from goloop.common.evaluator import EvalRequest, Evaluator
+from goloop.common.history import History
+from goloop.common.rules import parse_rules
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+DEFAULT_MODEL = ROOT.parent / "shared" / "models" / "g170-b6c96-s175395328-d26788732.bin.gz"
+KATAGO_EIGEN_1THREAD = {9: 320, 19: 140}
+
+
+def midgame(size: int, moves: int, seed: int) -> History:
+    """A position after `moves` random legal moves (no eye-filling), for realistic inputs."""
+    rng = random.Random(seed)
+    h = History(parse_rules("chinese"), size)
+    for _ in range(moves):
+        legal = [m for m in h.legal_moves() if m is not None]
+        if not legal:
+            break
+        h.play(rng.choice(legal), h.next_player)
+    return h
+
+
+def best_rate(fn, n_positions: int, min_time: float = 1.0, reps: int = 3) -> float:
+    fn()  # warm up
+    best = 0.0
+    for _ in range(reps):
+        count, start = 0, time.perf_counter()
+        while True:
+            fn()
+            count += 1
+            elapsed = time.perf_counter() - start
+            if elapsed >= min_time / reps:
+                break
+        best = max(best, count * n_positions / elapsed)
+    return best
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default=str(DEFAULT_MODEL))
+    ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--dtype", default=None, help="fp32 (CPU default), bf16 or fp16 (CUDA)")
+    ap.add_argument("--batches", default="1,8,64")
+    ap.add_argument("--sizes", default="9,19")
+    ap.add_argument("--channels-last", type=int, choices=(0, 1), default=None,
+                    help="force the memory format (default: the Evaluator's choice)")
+    ap.add_argument("--seconds", type=float, default=1.5, help="time per measurement")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    ev = Evaluator.from_file(args.model, device=args.device, dtype=args.dtype,
+                             channels_last=None if args.channels_last is None else bool(args.channels_last))
+    print(f"nn_bench: {ev.info.name} (v{ev.info.version}) on {args.device}, "
+          f"{args.threads} thread(s), dtype {args.dtype or 'default'}, "
+          f"channels_last {ev.channels_last}")
+    print(f"{'board':>6} {'batch':>6} {'forward pos/s':>14} {'evaluate pos/s':>15} "
+          f"{'eval/forward':>13} {'vs KataGo b1':>13}")
+    results = {}
+    for size in (int(s) for s in args.sizes.split(",")):
+        for batch in (int(b) for b in args.batches.split(",")):
+            hists = [midgame(size, size * size // 3, seed=i) for i in range(batch)]
+            sp = np.zeros((batch, 22, size, size), np.float32)
+            gl = np.zeros((batch, 19), np.float32)
+            for i, h in enumerate(hists):
+                features.encode(h, sp, gl, row=i)
+            x = torch.from_numpy(sp).to(ev.device)
+            g = torch.from_numpy(gl).to(ev.device)
+            if ev.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+
+            def forward():
+                with torch.inference_mode(), torch.autocast(ev.device.type, dtype=ev.autocast,
+                                                            enabled=ev.autocast is not None):
+                    out = ev.model.engine_output(ev.model(x, g))
+                    if ev.device.type == "cuda":
+                        torch.cuda.synchronize()
+                    return out
+
+            requests = [EvalRequest(h, i % 8) for i, h in enumerate(hists)]
+
+            def evaluate():
+                ev.evaluate(requests)
+
+            fwd = best_rate(forward, batch, args.seconds)
+            full = best_rate(evaluate, batch, args.seconds)
+            ref = KATAGO_EIGEN_1THREAD.get(size)
+            vs = f"{full / ref:.2f}x" if (ref and batch == 1) else ""
+            print(f"{size:>4}x{size:<2}{batch:>6} {fwd:>14,.0f} {full:>15,.0f} {full / fwd:>12.0%} {vs:>13}")
+            results[f"{size}x{size}_b{batch}"] = {"forward_pos_per_s": round(fwd, 1),
+                                                   "evaluate_pos_per_s": round(full, 1)}
+    print("BENCH " + json.dumps({"bench": "nn", "threads": args.threads, "device": args.device,
+                                 "results": results, "katago_eigen_1thread_b1": KATAGO_EIGEN_1THREAD}))
+
+
+if __name__ == "__main__":
+    main()
