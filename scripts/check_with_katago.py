@@ -54,6 +54,7 @@ G170 = SHARED / "models" / "g170-b6c96-s175395328-d26788732.bin.gz"
 
 MINIMAL_GTP_CFG = """\
 # Minimal KataGo GTP config for scripts/check_with_katago.py (raw net outputs only).
+logAllGTPCommunication = false
 logSearchInfo = false
 logToStderr = false
 rules = tromp-taylor
@@ -106,6 +107,12 @@ class NetSpec:
     version: int = 15
     seed: int = 0
     resave: bool = True       # False: use the shipped g170 file as is
+    tamper: bool = False      # negative control: KataGo gets a deliberately broken copy
+
+
+# --negative-control: KataGo is given the net with one 3x3 kernel stored transposed (a classic
+# writer bug) while goloop gets the correct file; the check must FAIL.
+NEGATIVE_CONTROL = NetSpec("control:kernel-transposed", "b6c96", 15, seed=1, tamper=True)
 
 
 NETS = (
@@ -126,7 +133,8 @@ def random_net(config_name: str, seed: int) -> Model:
 
     KataGo's init leaves some tensors at exactly 0 or 1 (fixup's last convs, norm scales and
     biases), where a writer bug (wrong order, wrong transpose, wrong tensor) could go unseen;
-    noise of a fan-in-aware size moves them all while keeping activations of ordinary size.
+    noise of a fan-in-aware size moves them all while keeping activations of ordinary size
+    (also for b18c384nbt; a fixed absolute noise blows deep nets up).
     """
     torch.manual_seed(seed)
     model = Model(config_of_name(config_name))
@@ -142,13 +150,47 @@ def random_net(config_name: str, seed: int) -> Model:
                 b.copy_(torch.rand_like(b) + 0.5)
             elif name.endswith("running_mean"):
                 b.copy_(torch.randn_like(b) * 0.1)
-    return model.eval()
+    model.eval()
+    _sharpen_outputs(model)
+    return model
 
 
-def write_net(spec: NetSpec, workdir: pathlib.Path) -> pathlib.Path:
+def _sharpen_outputs(model: Model) -> None:
+    """Rescale the last policy and ownership layers so that, on a random 19x19 position, the
+    board policy logits have standard deviation 2 (a peaked, far from uniform policy), the pass
+    logit sits 2 below their median, and the ownership pre-activations have RMS 1 (ownership spread
+    over most of [-1, 1]): a misplaced weight then moves the printed outputs well past the
+    tolerances."""
+    gen = torch.Generator().manual_seed(0)
+    spatial = torch.zeros(1, 22, 19, 19)
+    spatial[:, 0] = 1.0
+    stones = torch.rand(1, 19, 19, generator=gen)
+    spatial[:, 1] = (stones < 0.15).float()
+    spatial[:, 2] = (stones > 0.85).float()
+    global_ = torch.zeros(1, 19)
+    global_[0, 5] = -7.5 / 20.0
+    with torch.no_grad():
+        out = model.engine_output(model(spatial, global_))
+        board, pass_logit = out.policy[0, 0, :-1], float(out.policy[0, 0, -1])
+        board_gain = 2.0 / float(board.std())
+        target = float(board.median()) * board_gain - 2.0
+        pass_gain = target / pass_logit if abs(pass_logit) > 1e-6 else 1.0
+        ownership_gain = 1.0 / float(out.ownership.square().mean().sqrt())
+        for name, p in model.named_parameters():
+            if name.endswith("policy.conv2p.weight"):
+                p.mul_(board_gain)
+            elif name.endswith("policy.linear_pass2.weight"):
+                p.mul_(pass_gain)
+            elif name.endswith("value.conv_ownership.weight"):
+                p.mul_(ownership_gain)
+
+
+def write_net(spec: NetSpec, workdir: pathlib.Path) -> tuple[pathlib.Path, pathlib.Path]:
+    """The file goloop loads and the file KataGo loads (the same one unless spec.tamper)."""
     if spec.config is None and not spec.resave:
-        return G170
-    path = workdir / f"{spec.label.replace('(', '-').replace(')', '')}.bin.gz"
+        return G170, G170
+    stem = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in spec.label).strip("-")
+    path = workdir / f"{stem}.bin.gz"
     if spec.config is None:
         model, _ = load_model_file(G170)
         name = "g170-resaved"
@@ -156,7 +198,14 @@ def write_net(spec: NetSpec, workdir: pathlib.Path) -> pathlib.Path:
         model = random_net(spec.config, spec.seed)
         name = f"random-{spec.config}-s{spec.seed}"
     save_model_file(model, path, name, version=spec.version)
-    return path
+    if not spec.tamper:
+        return path, path
+    with torch.no_grad():
+        w = model.blocks[3].conv2.weight
+        w.copy_(w.transpose(2, 3).clone())
+    broken = workdir / f"{stem}-broken.bin.gz"
+    save_model_file(model, broken, name, version=spec.version)
+    return path, broken
 
 
 # ------------------------------------------------------------------------------------------------
@@ -182,6 +231,7 @@ class KataGoGtp:
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=self.stderr, cwd=workdir)
         self.buffer = b""
+        self.raw_nn_all_blocks = 0
 
     def _failure(self, what: str) -> KataGoError:
         try:
@@ -195,11 +245,29 @@ class KataGoGtp:
         return KataGoError(f"{what} (exit status {self.proc.returncode}): {text}")
 
     def command(self, line: str) -> tuple[bool, str]:
+        ok, text = self._command(line)
+        if ok and line.split()[:1] == ["kata-raw-nn"] and "all" in line.split():
+            # KataGo v1.17.2 ends each symmetry block of `kata-raw-nn all` with an empty line,
+            # so the reply reads as 8 GTP replies; collect the other 7 blocks.
+            self.raw_nn_all_blocks = 1
+            while text.count("symmetry ") < 8:
+                text += "\n" + self._read_reply(line)
+                self.raw_nn_all_blocks += 1
+        return ok, text
+
+    def _command(self, line: str) -> tuple[bool, str]:
         try:
             self.proc.stdin.write((line + "\n").encode())
             self.proc.stdin.flush()
         except BrokenPipeError:
             raise self._failure(f"KataGo died before {line!r}") from None
+        text = self._read_reply(line)
+        if not text or text[0] not in "=?":
+            raise KataGoError(f"malformed GTP reply to {line!r}: {text[:200]!r}")
+        return text[0] == "=", text[1:].strip()
+
+    def _read_reply(self, line: str) -> str:
+        """The next block of output up to an empty line."""
         deadline = time.monotonic() + self.timeout
         fd = self.proc.stdout.fileno()
         while b"\n\n" not in self.buffer:
@@ -215,10 +283,7 @@ class KataGoGtp:
                 raise self._failure(f"KataGo exited on {line!r}")
             self.buffer += chunk.replace(b"\r", b"")
         reply, self.buffer = self.buffer.split(b"\n\n", 1)
-        text = reply.decode()
-        if not text or text[0] not in "=?":
-            raise KataGoError(f"malformed GTP reply to {line!r}: {text[:200]!r}")
-        return text[0] == "=", text[1:].strip()
+        return reply.decode()
 
     def close(self) -> None:
         if self.proc.poll() is None:
@@ -280,6 +345,7 @@ class Diff:
     max_abs: dict = field(default_factory=lambda: {c: 0.0 for c in COLUMNS})
     ok: dict = field(default_factory=lambda: {c: True for c in COLUMNS})
     problems: list = field(default_factory=list)
+    shown: dict = field(default_factory=lambda: {c: 0 for c in COLUMNS})
 
     def add(self, column: str, ref, got, where: str) -> None:
         _, atol, rtol = COLUMNS[column]
@@ -292,7 +358,8 @@ class Diff:
         self.max_abs[column] = max(self.max_abs[column], d)
         if d > atol + rtol * abs(ref):
             self.ok[column] = False
-            if len(self.problems) < 12:
+            self.shown[column] += 1
+            if self.shown[column] <= 3:   # the first few per column
                 self.problems.append(f"{where}: KataGo {ref} goloop {got} (|diff| {d:.3g})")
 
     @property
@@ -335,18 +402,19 @@ class Result:
     diff: Diff = field(default_factory=Diff)
     error: Optional[str] = None
     seconds: float = 0.0
+    notes: set = field(default_factory=set)
 
 
-def check_net(spec: NetSpec, path: pathlib.Path, args, config: pathlib.Path,
-              workdir: pathlib.Path) -> Result:
-    result = Result(spec.label, path)
+def check_net(spec: NetSpec, path: pathlib.Path, kata_path: pathlib.Path, args,
+              config: pathlib.Path, workdir: pathlib.Path) -> Result:
+    result = Result(spec.label, kata_path)
     start = time.monotonic()
     try:
         ours_engine = GtpEngine(GtpConfig(model=str(path), nnDevice="cpu", nnDtype="fp32"))
     except Exception as e:  # noqa: BLE001 - reported, not hidden
         result.error = f"goloop cannot load it: {e}"
         return result
-    kata = KataGoGtp(args.katago, path, config, workdir, args.timeout)
+    kata = KataGoGtp(args.katago, kata_path, config, workdir, args.timeout)
     try:
         ok, name = kata.command("name")   # the model is loaded before the first reply
         for pos in POSITIONS:
@@ -365,6 +433,9 @@ def check_net(spec: NetSpec, path: pathlib.Path, args, config: pathlib.Path,
             if not o_reply.startswith("="):
                 raise KataGoError(f"goloop refused kata-raw-nn all: {o_reply.strip()}")
             compare(parse_raw_nn(k_text), parse_raw_nn(o_reply[1:]), result.diff, pos.name)
+            ours_blocks = o_reply.rstrip("\n").count("\n\n") + 1
+            result.notes.add(f"reply layout of `kata-raw-nn all`: KataGo {kata.raw_nn_all_blocks} "
+                             f"empty-line-separated block(s), goloop {ours_blocks}")
     except KataGoError as e:
         result.error = str(e)
     finally:
@@ -375,30 +446,33 @@ def check_net(spec: NetSpec, path: pathlib.Path, args, config: pathlib.Path,
 
 def print_table(results: list[Result]) -> None:
     cols = list(COLUMNS)
-    head = f"{'net':24} {'loads':5} " + " ".join(f"{c:>10}" for c in cols) + f" {'time':>6}  result"
+    head = f"{'net':26} {'loads':5} " + " ".join(f"{c:>10}" for c in cols) + f" {'time':>6}  result"
     print(head)
     print("-" * len(head))
     for r in results:
         if r.error:
-            print(f"{r.label:24} {'NO':5} " + " ".join(f"{'-':>10}" for _ in cols)
+            print(f"{r.label:26} {'NO':5} " + " ".join(f"{'-':>10}" for _ in cols)
                   + f" {r.seconds:6.1f}  FAIL")
             continue
         cells = []
         for c in cols:
             mark = "" if r.diff.ok[c] else "!"
             cells.append(f"{mark}{r.diff.max_abs[c]:.2e}".rjust(10))
-        print(f"{r.label:24} {'yes':5} " + " ".join(cells)
+        print(f"{r.label:26} {'yes':5} " + " ".join(cells)
               + f" {r.seconds:6.1f}  {'pass' if r.diff.passed else 'FAIL'}")
     print()
     tol = ", ".join(f"{c} {a:g}" + (f"+{rt:g}*|x|" if rt else "") for c, (_, a, rt) in COLUMNS.items())
     print(f"Max |KataGo - goloop| over {len(POSITIONS)} positions x 8 symmetries; tolerances: {tol}.")
     print("'!' marks a column over tolerance. Positions: " + "; ".join(p.name for p in POSITIONS))
+    notes = sorted(set().union(*(r.notes for r in results))) if results else []
+    for note in notes:
+        print("note: " + note)
     for r in results:
         if r.error:
             print(f"\n{r.label} ({r.file}): {r.error}")
         elif r.diff.problems:
             print(f"\n{r.label} ({r.file}):")
-            for p in r.diff.problems[:12]:
+            for p in r.diff.problems[:24]:
                 print("  " + p)
 
 
@@ -412,6 +486,9 @@ def main(argv=None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--nets", help="comma-separated labels to run (default: all): "
                         + ", ".join(n.label for n in NETS))
+    parser.add_argument("--negative-control", action="store_true",
+                        help="also give KataGo a deliberately broken copy of a net (one kernel "
+                             "transposed) and require that the check catches it")
     parser.add_argument("--timeout", type=float, default=600.0,
                         help="seconds KataGo may take on one GTP command (default 600)")
     args = parser.parse_args(argv)
@@ -427,6 +504,8 @@ def main(argv=None) -> int:
         if unknown:
             parser.error(f"unknown net labels: {unknown}")
         nets = tuple(n for n in NETS if n.label in wanted)
+    if args.negative_control:
+        nets = nets + (NEGATIVE_CONTROL,)
 
     workdir = pathlib.Path(args.workdir or tempfile.mkdtemp(prefix="check_with_katago_"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -442,11 +521,12 @@ def main(argv=None) -> int:
     try:
         for spec in nets:
             t0 = time.monotonic()
-            path = write_net(spec, workdir)
+            path, kata_path = write_net(spec, workdir)
             size = path.stat().st_size
-            print(f"[{spec.label}] {path.name}: {size / 1e6:.1f} MB written in "
-                  f"{time.monotonic() - t0:.1f}s; checking...", flush=True)
-            r = check_net(spec, path, args, config, workdir)
+            how = f"written in {time.monotonic() - t0:.1f}s" if path != G170 else "as shipped"
+            print(f"[{spec.label}] {path.name}: {size / 1e6:.1f} MB {how}; checking...",
+                  flush=True)
+            r = check_net(spec, path, kata_path, args, config, workdir)
             results.append(r)
             status = "error: " + r.error.splitlines()[0][:200] if r.error else (
                 "pass" if r.diff.passed else "FAIL")
@@ -458,7 +538,12 @@ def main(argv=None) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
         elif results:
             print(f"\nfiles kept in {workdir}")
-    all_ok = all(r.error is None and r.diff.passed for r in results)
+    control = [r for r in results if r.label == NEGATIVE_CONTROL.label]
+    for r in control:
+        caught = r.error is None and not r.diff.passed
+        print(f"\nnegative control: {'caught (FAIL as it must be)' if caught else 'NOT CAUGHT'}")
+    all_ok = (all(r.error is None and r.diff.passed for r in results if r not in control)
+              and all(r.error is None and not r.diff.passed for r in control))
     print("\nOVERALL: " + ("PASS" if all_ok else "FAIL"))
     return 0 if all_ok else 1
 
