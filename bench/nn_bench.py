@@ -4,8 +4,9 @@ For each board size and batch size it times (a) the bare forward pass of the mod
 tensor — the baseline, measured in the same run — and (b) the whole Evaluator.evaluate (feature
 encoding, forward, symmetry mapping, KataGo's post-processing with the legality mask), and prints
 positions/s and the evaluator's share of the bare forward speed. KataGo's own Eigen backend
-(1 thread, this kind of machine) does about 320 positions/s on 9x9 and 140/s on 19x19 at batch 1:
-those figures are printed for comparison.
+(1 thread, this kind of machine) does about 320 positions/s on 9x9 and 140/s on 19x19 at batch 1
+by the issue's figures; with `--katago PATH` a real KataGo binary is timed in the same run and the
+ratio is against it instead.
 
     python bench/nn_bench.py [--threads N] [--device cpu|cuda] [--dtype fp32|bf16]
                              [--batches 1,8,64] [--model PATH] [--channels-last]
@@ -28,7 +29,30 @@ from goloop.common.rules import parse_rules
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DEFAULT_MODEL = ROOT.parent / "shared" / "models" / "g170-b6c96-s175395328-d26788732.bin.gz"
-KATAGO_EIGEN_1THREAD = {9: 320, 19: 140}
+KATAGO_EIGEN_1THREAD = {9: 320, 19: 140}   # the issue's figures for this kind of machine
+
+
+def katago_rate(katago: str, model: str, size: int) -> float:
+    """Positions/s of a real KataGo binary (Eigen, 1 thread) via GTP `kata-raw-nn 0`.
+
+    Timed as the difference between sessions of 1,100 and 100 evaluations, so start-up and
+    model loading cancel out; what remains includes KataGo's own GTP formatting.
+    """
+    import subprocess
+    import tempfile
+    cfg = tempfile.NamedTemporaryFile("w", suffix=".cfg", delete=False)
+    cfg.write("logAllGTPCommunication = false\nlogSearchInfo = false\nlogToStderr = false\n"
+              "rules = tromp-taylor\nmaxVisits = 10\nnumSearchThreads = 1\n"
+              "numEigenThreadsPerModel = 1\nnnRandomize = false\n")
+    cfg.close()
+    times = {}
+    for n in (100, 1100):
+        session = f"boardsize {size}\n" + "kata-raw-nn 0\n" * n + "quit\n"
+        start = time.perf_counter()
+        subprocess.run([katago, "gtp", "-model", model, "-config", cfg.name], input=session,
+                       capture_output=True, text=True, check=True)
+        times[n] = time.perf_counter() - start
+    return 1000 / (times[1100] - times[100])
 
 
 def midgame(size: int, moves: int, seed: int) -> History:
@@ -69,6 +93,8 @@ def main() -> None:
     ap.add_argument("--channels-last", type=int, choices=(0, 1), default=None,
                     help="force the memory format (default: the Evaluator's choice)")
     ap.add_argument("--seconds", type=float, default=1.5, help="time per measurement")
+    ap.add_argument("--katago", default=None,
+                    help="path to a KataGo binary: also time it (batch 1) as a same-run baseline")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     ev = Evaluator.from_file(args.model, device=args.device, dtype=args.dtype,
@@ -76,10 +102,17 @@ def main() -> None:
     print(f"nn_bench: {ev.info.name} (v{ev.info.version}) on {args.device}, "
           f"{args.threads} thread(s), dtype {args.dtype or 'default'}, "
           f"channels_last {ev.channels_last}")
+    print("forward = bare eager forward on a ready tensor (baseline); evaluate = the whole "
+          "Evaluator (features, traced forward, post-processing)")
     print(f"{'board':>6} {'batch':>6} {'forward pos/s':>14} {'evaluate pos/s':>15} "
           f"{'eval/forward':>13} {'vs KataGo b1':>13}")
     results = {}
+    katago = {}
     for size in (int(s) for s in args.sizes.split(",")):
+        if args.katago:
+            katago[size] = katago_rate(args.katago, args.model, size)
+            print(f"{size:>4}x{size:<2}{1:>6}   KataGo (Eigen, 1 thread, same run): "
+                  f"{katago[size]:,.0f} pos/s")
         for batch in (int(b) for b in args.batches.split(",")):
             hists = [midgame(size, size * size // 3, seed=i) for i in range(batch)]
             sp = np.zeros((batch, 22, size, size), np.float32)
@@ -106,13 +139,14 @@ def main() -> None:
 
             fwd = best_rate(forward, batch, args.seconds)
             full = best_rate(evaluate, batch, args.seconds)
-            ref = KATAGO_EIGEN_1THREAD.get(size)
+            ref = katago.get(size) or KATAGO_EIGEN_1THREAD.get(size)
             vs = f"{full / ref:.2f}x" if (ref and batch == 1) else ""
             print(f"{size:>4}x{size:<2}{batch:>6} {fwd:>14,.0f} {full:>15,.0f} {full / fwd:>12.0%} {vs:>13}")
             results[f"{size}x{size}_b{batch}"] = {"forward_pos_per_s": round(fwd, 1),
                                                    "evaluate_pos_per_s": round(full, 1)}
     print("BENCH " + json.dumps({"bench": "nn", "threads": args.threads, "device": args.device,
-                                 "results": results, "katago_eigen_1thread_b1": KATAGO_EIGEN_1THREAD}))
+                                 "results": results, "katago_same_run_b1": katago,
+                                 "katago_issue_figures_b1": KATAGO_EIGEN_1THREAD}))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ post-processing in fp32/fp64 as KataGo does.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Optional, Sequence, Union
 
@@ -36,7 +37,8 @@ class Evaluator:
 
     def __init__(self, model: torch.nn.Module, info, device: Union[str, torch.device] = "cpu",
                  dtype: Optional[str] = None, channels_last: Optional[bool] = None,
-                 draw_equivalent_wins_for_white: float = 0.5, enable_passing_hacks: bool = False):
+                 draw_equivalent_wins_for_white: float = 0.5, enable_passing_hacks: bool = False,
+                 jit: Optional[bool] = None):
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.info = info
@@ -54,6 +56,11 @@ class Evaluator:
         self.channels_last = channels_last
         if channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
+        # TorchScript trace + freeze: 10-30% faster on CPU at small batches (fewer per-op
+        # dispatches, folded constants), outputs equal to fp32 rounding. One trace per input
+        # shape, made on first use. Off on GPU, where autocast does the job.
+        self.jit = (self.device.type == "cpu") if jit is None else jit
+        self._traced: dict = {}
         self.draw_equivalent_wins_for_white = draw_equivalent_wins_for_white
         self.enable_passing_hacks = enable_passing_hacks
         m = info.multipliers
@@ -93,11 +100,11 @@ class Evaluator:
             glob = torch.from_numpy(global_).to(self.device)
             with torch.autocast(self.device.type, dtype=self.autocast,
                                 enabled=self.autocast is not None):
-                out = self.model.engine_output(self.model(inp, glob))
-            policy = out.policy.float().cpu().numpy()
-            value = out.value.float().cpu().numpy()
-            score = out.score_values.float().cpu().numpy()
-            ownership = out.ownership.float()[:, 0].cpu().numpy()
+                out = self._forward(inp, glob)
+            policy = out[0].float().cpu().numpy()
+            value = out[1].float().cpu().numpy()
+            score = out[2].float().cpu().numpy()
+            ownership = out[3].float()[:, 0].cpu().numpy()
         if any(k for k, _ in groups):
             board = policy[:, :, :-1].reshape(n, policy.shape[1], ysz, xsz)
             for k, rows in groups:
@@ -105,6 +112,24 @@ class Evaluator:
                 ownership[rows] = inverse_symmetry(ownership[rows], k)
             policy[:, :, :-1] = board.reshape(n, policy.shape[1], -1)
         return policy, value, score, ownership
+
+    def _forward(self, inp: torch.Tensor, glob: torch.Tensor):
+        """(policy, value, score values, ownership) of the exported heads."""
+        if not self.jit:
+            return tuple(self.model.engine_output(self.model(inp, glob)))
+        key = tuple(inp.shape)
+        traced = self._traced.get(key)
+        if traced is None:
+            with torch.no_grad(), warnings.catch_warnings():
+                # TorchScript is deprecated in favour of torch.compile, which on CPU needs a
+                # C++ toolchain at run time and minutes of compilation; tracing still works.
+                warnings.simplefilter("ignore")
+                traced = torch.jit.optimize_for_inference(torch.jit.freeze(
+                    torch.jit.trace(_Heads(self.model).eval(), (inp, glob), check_trace=False)))
+            if len(self._traced) >= 64:  # many batch sizes: keep memory bounded
+                self._traced.clear()
+            self._traced[key] = traced
+        return traced(inp, glob)
 
     def evaluate(self, requests: Sequence[EvalRequest], policy_optimism: float = 0.0,
                  policy_temperature: float = 1.0, playout_doubling_advantage: float = 0.0,
@@ -157,6 +182,18 @@ class Evaluator:
         own = nnoutput.white_ownership(ownership[:ys, :xs], pla)
         return nnoutput.NNOutput(policy=probs, white_ownership=own, policy_optimism=optimism,
                                  **values)
+
+
+class _Heads(torch.nn.Module):
+    """The model with only the exported heads as a tuple, the form TorchScript tracing wants."""
+
+    def __init__(self, model: torch.nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, inp, glob):
+        out = self.model.engine_output(self.model(inp, glob))
+        return out.policy, out.value, out.score_values, out.ownership
 
 
 def average_outputs(outputs: Sequence[nnoutput.NNOutput]) -> nnoutput.NNOutput:
