@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import gzip
 import os
+
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
 
+from .atomicfile import atomic_write
 from .model import Model
 from .modelconfigs import OutputMultipliers
 from .modelfile_read import ParsedModel, parse_model
@@ -137,15 +139,5 @@ def save_model_file(model: Model, path: PathLike, name: str, version: int = 15) 
     data = encode_model(model, name, version, binary_floats=modes[0])
     if gzipped:
         data = gzip.compress(data, compresslevel=6, mtime=0)
-    directory, base = os.path.split(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{base}.tmp{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_write(path) as f:
+        f.write(data)

@@ -14,12 +14,13 @@ RU[..]RE[..]AB..AW..C[..];B[..]...)`, passes as `B[]`, rules as KataGo's nice na
 from __future__ import annotations
 
 import os
-import tempfile
+
 from dataclasses import dataclass, field
 from typing import Optional, Tuple, Union
 
 from sgfmill import sgf_grammar
 
+from .atomicfile import atomic_write
 from .coords import MAX_SGF_SIZE, CoordError, Point, point_to_sgf, sgf_to_point, sgf_to_points
 from .rules import Rules, RulesError, format_komi, parse_rules, validate_komi
 
@@ -309,27 +310,9 @@ def write_sgf(record: GameRecord) -> str:
 
 
 def save_sgf(record: GameRecord, path: Union[str, os.PathLike]) -> None:
-    """Write the record to `path` atomically: readers see the old file or the whole new one.
-
-    The text goes to a temporary file in the same directory (so the rename cannot cross file
-    systems), is flushed to disk, then renamed over `path`.
-    """
-    text = write_sgf(record) + "\n"
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp_path = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp_path, path)
-    except BaseException:
-        try:
-            os.unlink(tmp_path)
-        except FileNotFoundError:
-            pass
-        raise
+    """Write the record to `path` atomically: readers see the old file or the whole new one."""
+    with atomic_write(path, "w", encoding="utf-8", newline="\n") as f:
+        f.write(write_sgf(record) + "\n")
 
 
 def _escape(text: str) -> str:

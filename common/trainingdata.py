@@ -19,6 +19,7 @@ The board occupies the top-left corner of a `pos_len` x `pos_len` tensor (KataGo
 from __future__ import annotations
 
 import os
+
 import struct
 import time
 import zipfile
@@ -27,6 +28,8 @@ from dataclasses import dataclass
 from typing import Dict, Mapping, Optional
 
 import numpy as np
+
+from goloop.common.atomicfile import atomic_write
 
 NUM_BINARY_CHANNELS = 22        # V7 spatial input planes
 NUM_GLOBAL_INPUTS = 19          # V7 global inputs
@@ -333,46 +336,34 @@ def write_npz(path, arrays: Mapping[str, np.ndarray], mtime: Optional[float] = N
     """Write a training-data file exactly as KataGo's C++ selfplay does.
 
     `arrays` maps KataGo's names to arrays with the leading row dimension; shapes and dtypes
-    are checked. The file appears at `path` only when complete: it is written as
-    `path + ".tmp"` in the same folder, then renamed over `path` (os.replace).
+    are checked. The file appears at `path` only when complete (common/atomicfile.py).
     `mtime` (seconds since the epoch, default now) is the members' zip timestamp.
     """
     path = os.fspath(path)
     arrays = _validated_for_writing(arrays)
     dos_time, dos_date = _dos_time_date(time.time() if mtime is None else mtime)
-    tmp = path + ".tmp"
     central = []
     offset = 0
-    try:
-        with open(tmp, "wb") as f:
-            for name, arr in arrays.items():
-                header = npy_header(arr.dtype, arr.shape)
-                crc, size, data = _deflate_member(header, arr)
-                if size >= _ZIP32_LIMIT or len(data) >= _ZIP32_LIMIT or offset >= _ZIP32_LIMIT:
-                    raise TrainingDataError(f"{path}: {name} is too large for a zip without zip64; "
-                                            f"write fewer rows per file")
-                fname = name.encode("ascii")
-                fields = (_ZIP_FLAGS, _ZIP_METHOD_DEFLATE, dos_time, dos_date, crc, len(data), size, len(fname))
-                f.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, _ZIP_VERSION_NEEDED, *fields, 0))
-                f.write(fname)
-                f.write(data)
-                central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, _ZIP_VERSION_MADE_BY,
-                                           _ZIP_VERSION_NEEDED, *fields, 0, 0, 0, 0,
-                                           _ZIP_EXTERNAL_ATTR, offset) + fname)
-                offset += 30 + len(fname) + len(data)
-            cd = b"".join(central)
-            f.write(cd)
-            f.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(central), len(central),
-                                len(cd), offset, 0))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_write(path) as f:
+        for name, arr in arrays.items():
+            header = npy_header(arr.dtype, arr.shape)
+            crc, size, data = _deflate_member(header, arr)
+            if size >= _ZIP32_LIMIT or len(data) >= _ZIP32_LIMIT or offset >= _ZIP32_LIMIT:
+                raise TrainingDataError(f"{path}: {name} is too large for a zip without zip64; "
+                                        f"write fewer rows per file")
+            fname = name.encode("ascii")
+            fields = (_ZIP_FLAGS, _ZIP_METHOD_DEFLATE, dos_time, dos_date, crc, len(data), size, len(fname))
+            f.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, _ZIP_VERSION_NEEDED, *fields, 0))
+            f.write(fname)
+            f.write(data)
+            central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, _ZIP_VERSION_MADE_BY,
+                                       _ZIP_VERSION_NEEDED, *fields, 0, 0, 0, 0,
+                                       _ZIP_EXTERNAL_ATTR, offset) + fname)
+            offset += 30 + len(fname) + len(data)
+        cd = b"".join(central)
+        f.write(cd)
+        f.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(central), len(central),
+                            len(cd), offset, 0))
 
 
 def data_file_name(value: int) -> str:
