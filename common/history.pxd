@@ -95,3 +95,5 @@ cdef class History:
     cdef float c_self_komi(self, int pla, double draw_equivalent_wins_for_white) noexcept nogil
     cdef uint64_t _board_hash_after_move(self, int loc, int pla) noexcept nogil
     cdef void c_superko_banned(self, uint8_t* out) noexcept nogil
+    # Become a copy of `other` (which must share this history's rules) without the GIL.
+    cdef void c_copy_from(self, History other) noexcept nogil

@@ -840,6 +840,50 @@ cdef class History:
         self._replay(moves[:-1])
         return True
 
+    cdef void c_copy_from(self, History other) noexcept nogil:
+        """Become `other` (same rules object assumed) without the GIL: search resets its working
+        history to the root once per playout, so this must not allocate Python objects."""
+        memcpy(&self.initial, &other.initial, sizeof(BoardState))
+        memcpy(&self.cur, &other.cur, sizeof(BoardState))
+        self.initial_pla = other.initial_pla
+        self.pla = other.pla
+        self.ko_rule = other.ko_rule
+        self.scoring_rule = other.scoring_rule
+        self.tax_rule = other.tax_rule
+        self.whb_rule = other.whb_rule
+        self.multi_suicide = other.multi_suicide
+        self.has_button = other.has_button
+        self.friendly_pass_ok = other.friendly_pass_ok
+        self.komi = other.komi
+        self.prevent_encore = other.prevent_encore
+        self.leading_black_moves_are_handicap = other.leading_black_moves_are_handicap
+        self.move_locs = other.move_locs
+        self.move_plas = other.move_plas
+        self.ko_hashes = other.ko_hashes
+        self.pass_hashes_black = other.pass_hashes_black
+        self.pass_hashes_white = other.pass_hashes_white
+        self.consecutive_passes = other.consecutive_passes
+        self.encore_phase = other.encore_phase
+        self.button_taken = other.button_taken
+        self.white_bonus = other.white_bonus
+        self.whb_score = other.whb_score
+        self.white_has_moved = other.white_has_moved
+        memcpy(self.ko_recap_blocked, other.ko_recap_blocked, MAX_ARR)
+        self.ko_mark_hash = other.ko_mark_hash
+        self.encore_ko_captures = other.encore_ko_captures
+        memcpy(self.second_encore_start, other.second_encore_start, MAX_ARR)
+        self.finished = other.finished
+        self.no_result = other.no_result
+        self.past_normal_phase_end = other.past_normal_phase_end
+        self.winner = other.winner
+        self.final_score = other.final_score
+        self.initial_encore_phase = other.initial_encore_phase
+        memcpy(self.initial_second_encore_start, other.initial_second_encore_start, MAX_ARR)
+        memcpy(self.recent, other.recent, sizeof(self.recent))
+        self.recent_idx = other.recent_idx
+        self.num_approx_valid_turns = other.num_approx_valid_turns
+        memcpy(self.ever_occupied, other.ever_occupied, MAX_ARR)
+
     def copy(self):
         cdef History h = History.__new__(History)
         memcpy(&h.initial, &self.initial, sizeof(BoardState))

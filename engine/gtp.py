@@ -15,13 +15,22 @@ set_position, handicaps, loadsgf) replace it through `GtpEngine.set_history`, an
 set is first put to `GtpEngine.check_rules`, where a network engine refuses what its net cannot
 play.
 
-With `model` set, gtp_nn loads the net and registers its commands (kata-raw-nn). final_score is
-the rules' own count of the position (see gtp_position), and place_free_handicap uses the
-standard pattern (see gtp_handicap).
+With `model` set, gtp_nn loads the net and registers its commands (kata-raw-nn) and the search
+half of GTP (gtp_search: genmove, the analysis commands, clocks, params, scoring with the net).
+Without one, final_score is the rules' own count of the position (see gtp_position), and
+place_free_handicap uses the standard pattern (see gtp_handicap).
+
+Some replies outlive their command: analysis streams `info` lines from the search thread until
+the next input line. So the loop (`serve`) reads input in its own thread, any input line first
+stops the running background job (`GtpEngine.stop_background`), and every write goes through
+one locked stream (`GtpEngine.out`, gtp_stream).
 """
 from __future__ import annotations
 
+import io
 import logging
+import queue
+import threading
 from dataclasses import dataclass
 from typing import Callable, Iterator, Optional, TextIO
 
@@ -30,6 +39,8 @@ from goloop.common.config import setting
 from goloop.common.history import History
 from goloop.common.rules import (
     Rules, RulesError, format_komi, parse_kgs_rules, parse_rules, validate_komi)
+from goloop.engine.gtp_config import (
+    COMPAT_KEY_NAMES, RULE_KEY_FIELDS, CompatKeys, GenmoveKeys, RuleKeys, SearchKeys)
 from goloop.engine.gtp_handicap import (
     HandicapError, fixed_handicap_points, free_handicap_points, setup_board)
 from goloop.engine.gtp_loadsgf import history_from_sgf
@@ -39,18 +50,21 @@ from goloop.engine.gtp_position import (
 from goloop.engine.gtp_protocol import (
     GtpError, clean_line, expect_args, format_reply, parse_color, parse_command, parse_float,
     parse_int, parse_stone_vertex, parse_vertex)
+from goloop.engine.gtp_stream import BackgroundJob, GtpOutput
 
 log = logging.getLogger(__name__)
 
 BLACK, WHITE = 1, 2
 MIN_SIZE, MAX_SIZE = 2, 19
 
-Handler = Callable[[list[str]], str]
+Handler = Callable[[list[str]], Optional[str]]
+"""A command: the argument list in, the reply text out (None when the handler wrote its reply
+itself through `GtpEngine.out`, as streaming commands do); GtpError for a `?` reply."""
 
 
 @dataclass(frozen=True)
-class GtpConfig:
-    """`goloop gtp` settings; keys are KataGo's gtp.cfg names where the concept is the same."""
+class _CoreKeys:
+    """The board-side keys of `goloop gtp` (the search keys are in gtp_config)."""
 
     model: Optional[str] = setting(
         None, "KataGo model file (.bin.gz, .txt.gz, .bin, .txt) for the network commands "
@@ -73,19 +87,16 @@ class GtpConfig:
               "whiteHandicapBonus rule and SGF HA[]), as servers often place free handicap that way.")
     logAllGTPCommunication: bool = setting(
         False, "Log every command received and every reply sent (to the log, never stdout).")
-    rootPolicyOptimism: float = setting(
-        0.2, "Policy optimism at the root and for kata-raw-nn: logits p + (pOpt - p) * x, for nets "
-             "with an optimistic policy channel (KataGo's GTP default 0.2).", min=0.0, max=1.0)
-    playoutDoublingAdvantage: float = setting(
-        0.0, "Input feature telling the net how many times more playouts the side to move has "
-             "(log2), as in KataGo; 0 for even games.", min=-3.0, max=3.0)
-    drawEquivalentWinsForWhite: float = setting(
-        0.5, "How many wins a draw is worth to white (affects the komi input on integer komi).",
-        min=0.0, max=1.0)
     nnDevice: str = setting(
         "auto", "Where the net runs: auto (first CUDA GPU, else CPU), cpu, cuda or cuda:N.")
     nnDtype: str = setting(
         "auto", "Precision of the forward pass: auto (bf16 on GPU, fp32 on CPU), fp32, bf16, fp16.")
+
+
+@dataclass(frozen=True)
+class GtpConfig(CompatKeys, RuleKeys, GenmoveKeys, SearchKeys, _CoreKeys):
+    """`goloop gtp` settings; keys are KataGo's gtp.cfg names where the concept is the same, so
+    KataGo's gtp_example.cfg loads as it is (keys without meaning here warn when set)."""
 
 
 class GtpConfigError(ValueError):
@@ -98,6 +109,11 @@ class GtpEngine:
     def __init__(self, config: GtpConfig) -> None:
         try:
             rules = parse_rules(config.rules)
+            for key, field in RULE_KEY_FIELDS.items():
+                value = getattr(config, key)
+                if value is not None:
+                    rules = rules.with_field(field, ("true" if value else "false")
+                                             if isinstance(value, bool) else value)
             komi = config.ignoreGTPAndForceKomi if config.ignoreGTPAndForceKomi is not None else config.komi
             if komi is not None:
                 rules = rules.with_komi(validate_komi(komi))
@@ -107,6 +123,12 @@ class GtpEngine:
         self.quit_requested = False
         self.history = self.new_history(rules, config.defaultBoardSize, config.defaultBoardSize)
         self.commands: dict[str, Handler] = {}
+        self.unlisted: set[str] = set()
+        self.out = GtpOutput(io.StringIO())
+        self.command_id: Optional[int] = None
+        self.background: Optional[BackgroundJob] = None
+        self.game_reset_listeners: list[Callable[[], None]] = []
+        self.close_listeners: list[Callable[[], None]] = []
         for name, handler in (
             ("protocol_version", self.cmd_protocol_version), ("name", self.cmd_name),
             ("version", self.cmd_version), ("known_command", self.cmd_known_command),
@@ -124,11 +146,18 @@ class GtpEngine:
             ("loadsgf", self.cmd_loadsgf), ("printsgf", self.cmd_printsgf),
         ):
             self.register(name, handler)
+        for key in COMPAT_KEY_NAMES:
+            if getattr(config, key) is not None:
+                log.warning("config key %s is accepted for KataGo compatibility but has no effect "
+                            "in goloop", key)
         self.evaluator = None
+        self.search = None  # the search commands (gtp_search.SearchCommands) when a net is loaded
         if config.model is not None:
             from goloop.engine import gtp_nn  # torch is imported only when a net is used
             try:
                 gtp_nn.attach(self, config)
+            except gtp_nn.SearchSetupError as e:
+                raise GtpConfigError(str(e)) from None
             except (OSError, ValueError) as e:
                 raise GtpConfigError(f"cannot load model {config.model!r}: {e}") from None
             try:
@@ -139,9 +168,38 @@ class GtpEngine:
     # --------------------------------------------------------------------------------------------
     # Extension points
 
-    def register(self, name: str, handler: Handler) -> None:
-        """Add or replace a command: handler(args) returns the reply text or raises GtpError."""
+    def register(self, name: str, handler: Handler, listed: bool = True) -> None:
+        """Add or replace a command: handler(args) returns the reply text or raises GtpError.
+        An unlisted command works but is absent from list_commands and known_command, like
+        KataGo's Sabaki-only `analyze` and `genmove_analyze`."""
         self.commands[name] = handler
+        if listed:
+            self.unlisted.discard(name)
+        else:
+            self.unlisted.add(name)
+
+    def start_background(self, job: BackgroundJob) -> None:
+        """Run `job` until the next input line (the loop stops it first thing)."""
+        self.stop_background()
+        self.background = job.start()
+
+    def stop_background(self) -> None:
+        """Stop the running background job, if any, and let it write its ending."""
+        job, self.background = self.background, None
+        if job is not None:
+            job.stop()
+
+    def close(self) -> None:
+        """End of the session: stop any background work and release what listeners hold."""
+        self.stop_background()
+        for listener in self.close_listeners:
+            listener()
+
+    def game_reset(self) -> None:
+        """Tell listeners that the game was set up anew (KataGo's setPositionAndRules: board set-up,
+        undo, a rules change), e.g. so that genmove forgets the values behind its resignation."""
+        for listener in self.game_reset_listeners:
+            listener()
 
     def check_rules(self, rules: Rules) -> None:
         """Raise GtpError for rules this engine cannot play. Without a network, all rules can be;
@@ -150,6 +208,7 @@ class GtpEngine:
     def set_history(self, history: History) -> None:
         """Make `history` the current game (the one place the position is replaced)."""
         self.history = history
+        self.game_reset()
 
     def new_history(self, rules: Rules, x_size: int, y_size: int, board=None, pla: int = BLACK) -> History:
         """A game from an initial position, with this engine's cleanup and handicap settings."""
@@ -161,18 +220,45 @@ class GtpEngine:
     # Dispatch
 
     def execute(self, raw_line: str) -> Optional[str]:
-        """The full reply block for one input line, or None for a line GTP ignores."""
+        """The full reply for one input line, or None for a line GTP ignores.
+
+        For tests and embedding: everything the command writes is collected, and a background job
+        it leaves running (an analysis) is stopped at once so that the reply is complete; the
+        command loop (run_gtp) lets such jobs run until the next line instead."""
+        sink = io.StringIO()
+        previous, self.out = self.out, GtpOutput(sink)
+        try:
+            replied = self.handle_line(raw_line)
+            self.stop_background()
+        finally:
+            self.out = previous
+        return sink.getvalue() if replied else None
+
+    def handle_line(self, raw_line: str) -> bool:
+        """Carry out one input line, writing the reply to `out`; False for a line GTP ignores.
+
+        As in KataGo, any line at all (even an empty one) first stops the running background job."""
+        self.stop_background()
         line = clean_line(raw_line)
         if not line:
-            return None
+            return False
+        if self.config.logAllGTPCommunication:
+            log.info("Controller: %s", line)
+        self.out.write(self._reply(line))
+        return True
+
+    def _reply(self, line: str) -> str:
+        """The reply block for a cleaned, non-empty line ("" when the handler wrote it itself)."""
         command_id, command, error = parse_command(line)
         if command is None:
             return format_reply(command_id, error or "empty command", ok=False)
         handler = self.commands.get(command.name)
         if handler is None:
             return format_reply(command_id, "unknown command", ok=False)
+        self.command_id = command_id
         try:
-            return format_reply(command_id, handler(list(command.args)), ok=True)
+            text = handler(list(command.args))
+            return "" if text is None else format_reply(command_id, text, ok=True)
         except GtpError as e:
             return format_reply(command_id, str(e), ok=False)
         except Exception as e:  # a bug must cost one command, never the session
@@ -195,6 +281,7 @@ class GtpEngine:
     def _replace_rules(self, rules: Rules) -> None:
         self.check_rules(rules)
         self.history.set_rules(rules)
+        self.game_reset()  # KataGo replays the game under the new rules
 
     def _handicap_game(self, points) -> str:
         """Start a game from black stones at `points`, white to move; reply with the vertices."""
@@ -232,11 +319,11 @@ class GtpEngine:
 
     def cmd_known_command(self, args: list[str]) -> str:
         expect_args("known_command", args, 1, "command name")
-        return "true" if args[0] in self.commands else "false"
+        return "true" if args[0] in self.commands and args[0] not in self.unlisted else "false"
 
     def cmd_list_commands(self, args: list[str]) -> str:
         self._no_args("list_commands", args)
-        return "\n".join(self.commands)
+        return "\n".join(name for name in self.commands if name not in self.unlisted)
 
     def cmd_quit(self, args: list[str]) -> str:
         self.quit_requested = True
@@ -343,6 +430,7 @@ class GtpEngine:
         self._no_args("undo", args)
         if not self.history.undo():
             raise GtpError("cannot undo")
+        self.game_reset()  # KataGo replays the game from its start
         return ""
 
     def cmd_is_legal(self, args: list[str]) -> str:
@@ -459,6 +547,17 @@ def _input_lines(stdin: TextIO) -> Iterator[str]:
         yield from iter(stdin.readline, "")
 
 
+def _read_lines(stdin: TextIO, lines: "queue.Queue[Optional[str]]") -> None:
+    """Reader thread: every input line into the queue, then None at end of input."""
+    try:
+        for raw in _input_lines(stdin):
+            lines.put(raw)
+    except (OSError, ValueError) as e:  # stdin closed or broken under us
+        log.warning("GTP input ended: %s", e)
+    finally:
+        lines.put(None)
+
+
 def run_gtp(config: GtpConfig, stdin: TextIO, stdout: TextIO) -> int:
     """Serve GTP until `quit` or end of input (exit status 0); 1 if the engine cannot start."""
     try:
@@ -466,20 +565,30 @@ def run_gtp(config: GtpConfig, stdin: TextIO, stdout: TextIO) -> int:
     except GtpConfigError as e:
         log.error("%s", e)
         return 1
+    return serve(engine, stdin, stdout)
+
+
+def serve(engine: GtpEngine, stdin: TextIO, stdout: TextIO) -> int:
+    """The command loop of a ready engine (exit status 0).
+
+    Input is read by its own thread so that a line can arrive while an analysis is streaming from
+    the search thread: the loop takes each line as it comes, stops the analysis (which ends its
+    reply) and then handles the line. A command that searches in the foreground (genmove and its
+    analyze variants) holds the loop, and lines sent meanwhile wait their turn, as in KataGo."""
+    out = GtpOutput(stdout, log_replies=engine.config.logAllGTPCommunication)
+    engine.out = out
     log.info("GTP ready, rules %s, board %dx%d", engine.history.rules.sgf_name(), *engine.size)
-    for raw in _input_lines(stdin):
-        reply = engine.execute(raw)
-        if reply is None:
-            continue
-        if config.logAllGTPCommunication:
-            log.info("Controller: %s", clean_line(raw))
-            log.info("Reply: %s", reply.rstrip("\n"))
-        try:
-            stdout.write(reply.encode("ascii", "replace").decode("ascii"))
-            stdout.flush()
-        except BrokenPipeError:
-            return 0
-        if engine.quit_requested:
-            log.info("Quit requested by controller")
-            return 0
+    lines: "queue.Queue[Optional[str]]" = queue.Queue()
+    threading.Thread(target=_read_lines, args=(stdin, lines), name="gtp-stdin", daemon=True).start()
+    try:
+        while not out.broken:
+            raw = lines.get()
+            if raw is None:
+                break
+            engine.handle_line(raw)
+            if engine.quit_requested:
+                log.info("Quit requested by controller")
+                break
+    finally:
+        engine.close()  # end of input during an analysis still ends its reply
     return 0

@@ -28,8 +28,9 @@ def pick_device(name: str) -> str:
 def load_evaluator(config) -> Evaluator:
     device = pick_device(config.nnDevice)
     dtype = None if config.nnDtype == "auto" else config.nnDtype
+    draw = 0.5 if config.drawEquivalentWinsForWhite is None else config.drawEquivalentWinsForWhite
     ev = Evaluator.from_file(config.model, device=device, dtype=dtype,
-                             draw_equivalent_wins_for_white=config.drawEquivalentWinsForWhite)
+                             draw_equivalent_wins_for_white=draw)
     log.info("loaded model %s (version %d, %d parameters) on %s", ev.info.name, ev.info.version,
              ev.info.num_parameters, device)
     return ev
@@ -111,10 +112,16 @@ def raw_nn_text(ev: Evaluator, history: History, symmetries, optimism: float,
     return "\n".join(lines).strip()
 
 
-def attach(engine, config) -> None:
-    """Load the net and register the commands that need it."""
+def attach(engine, config, searcher_factory=None) -> None:
+    """Load the net and register the commands that need it: kata-raw-nn here, the search
+    commands through gtp_search (when goloop's search is installed).
+
+    Raises OSError/ValueError for a model that cannot be loaded, and SearchSetupError for search
+    settings the engine cannot start with."""
     ev = load_evaluator(config)
     engine.evaluator = ev
+    search = _attach_search(engine, config, ev, searcher_factory)
+    engine.search = search
 
     def check_rules(rules) -> None:
         try:
@@ -123,11 +130,46 @@ def attach(engine, config) -> None:
             raise GtpError(f"Rules not supported by the neural net: {e}") from None
 
     def kata_raw_nn(args: list[str]) -> str:
-        color, symmetries, optimism = parse_raw_nn_args(args, config.rootPolicyOptimism)
+        # KataGo: the genmove parameters' root optimism, the analysis parameters' PDA (signed for
+        # the player evaluated when the PDA belongs to a fixed colour).
+        optimism, pda, owner = _raw_nn_settings(search, config)
+        color, symmetries, optimism = parse_raw_nn_args(args, optimism)
         hist = engine.history
         if color is not None:
             hist = history_for_player(hist, color)
-        return raw_nn_text(ev, hist, symmetries, optimism, config.playoutDoublingAdvantage)
+        pla = hist.next_player
+        if owner in ("BLACK", "WHITE") and owner != ("BLACK" if pla == 1 else "WHITE"):
+            pda = -pda
+        return raw_nn_text(ev, hist, symmetries, optimism, pda)
 
     engine.check_rules = check_rules
     engine.register("kata-raw-nn", kata_raw_nn)
+
+
+class SearchSetupError(ValueError):
+    """Search settings (config keys) the engine cannot start with."""
+
+
+def _attach_search(engine, config, ev, searcher_factory):
+    """The search commands, or None when goloop's search module is not available."""
+    try:
+        from goloop.engine.gtp_search import SearchCommands
+        return SearchCommands(engine, config, ev, searcher_factory)
+    except ImportError as e:
+        log.warning("search commands unavailable (%s); only kata-raw-nn is served", e)
+        return None
+    except ValueError as e:
+        raise SearchSetupError(str(e)) from None
+
+
+def _raw_nn_settings(search, config):
+    """(root policy optimism, playout doubling advantage, its owner) for kata-raw-nn."""
+    if search is not None:
+        return (search.params.value("rootPolicyOptimism"),
+                search.params.analysis_value("playoutDoublingAdvantage"),
+                search.params.analysis_value("playoutDoublingAdvantagePla") or "")
+    optimism = 0.2 if config.rootPolicyOptimism is None else config.rootPolicyOptimism
+    pda = 0.0 if config.playoutDoublingAdvantage is None else config.playoutDoublingAdvantage
+    owner = (config.playoutDoublingAdvantagePla or "").strip().upper()
+    owner = {"B": "BLACK", "W": "WHITE"}.get(owner, owner)
+    return optimism, pda, owner

@@ -118,3 +118,25 @@ def gtp(ctx: click.Context, model: str | None, **_common: Any) -> None:
     config, _ = start_daemon(ctx, model=model)
     run_gtp = _resolve("goloop.engine.gtp:run_gtp")
     ctx.exit(run_gtp(config, sys.stdin, sys.stdout))
+
+
+@daemon_command("analysis", "goloop.engine.analysis_config:AnalysisConfig",
+                help="KataGo's JSON analysis engine on stdin/stdout, like `katago analysis`.")
+@click.option("--model", "-model", metavar="FILE", default=None,
+              help="Neural net model file (sets config key `model`, beating files and overrides).")
+@click.option("--human-model", "-human-model", metavar="FILE", default=None,
+              help="Accepted for KataGo compatibility; goloop has no human SL model support and "
+                   "ignores it (with a warning).")
+@click.option("--analysis-threads", "-analysis-threads", "analysis_threads", type=int,
+              default=None, metavar="N",
+              help="Positions analyzed in parallel (sets config key numAnalysisThreads).")
+@click.option("--quit-without-waiting", "-quit-without-waiting", is_flag=True,
+              help="When stdin closes, stop at once instead of finishing the queued queries.")
+@click.pass_context
+def analysis(ctx: click.Context, model: str | None, human_model: str | None,
+             analysis_threads: int | None, quit_without_waiting: bool, **_common: Any) -> None:
+    config, log = start_daemon(ctx, model=model, numAnalysisThreads=analysis_threads)
+    if human_model is not None:
+        log.warning("ignoring -human-model %s: human SL models are not supported", human_model)
+    run_analysis = _resolve("goloop.engine.analysis_engine:run_analysis")
+    ctx.exit(run_analysis(config, sys.stdin, sys.stdout, quit_without_waiting=quit_without_waiting))

@@ -155,3 +155,69 @@ def test_fuzz_generator_is_deterministic_and_varied():
     answered = [l for l in lines if _answered(l)]
     assert len(answered) > LINES // 2
     assert sum(l.startswith("play ") for l in answered) > 100
+
+
+# ------------------------------------------------------------------------------------------------
+# The search commands (genmove, analysis streaming, clocks, params), with a fake search
+
+SEARCH_TOKENS = TOKENS + [
+    "interval", "10", "0", "minmoves", "maxmoves", "avoid", "allow", "ownership", "ownershipStdev",
+    "movesOwnership", "movesOwnershipStdev", "pvVisits", "pvEdgeVisits", "rootInfo", "noResultValue",
+    "D4,Q16", "A1,pass", ",,", "maxVisits", "maxTime", "numSearchThreads", "wideRootNoise",
+    "allowResignation", "analysisWideRootNoise", "playoutDoublingAdvantagePla", "none", "absolute",
+    "byoyomi", "canadian", "fischer", "fischer-capped", "300", "30", "5", "-1", "1e25", "1e26",
+    '{"maxVisits":3}', '{"maxVisits":"x"}',
+]
+
+
+def _search_line(rng: random.Random, names: list[str]) -> str:
+    roll = rng.random()
+    if roll < 0.3:
+        return _state_command(rng)
+    if roll < 0.85:
+        name = rng.choice(names + JUNK_COMMANDS)
+        if name == "printsgf":
+            args = rng.sample(SAFE_FILE_NAMES, rng.randint(0, 2))
+        else:
+            args = [rng.choice(SEARCH_TOKENS) for _ in range(rng.choice([0, 1, 1, 2, 3, 4, 6, 9]))]
+        line = " ".join([name] + args)
+    else:
+        line = _junk(rng)
+    if rng.random() < 0.1:
+        line = f"{rng.choice(['1', '42', '2147483647'])} {line}"
+    return line
+
+
+def test_fuzz_search_commands():
+    """Every line still gets exactly one reply when search commands stream and get interrupted;
+    the whole session is time-bound (a hang fails the test instead of blocking the suite)."""
+    import threading
+
+    from test_gtp_search import FakeSearcher, fake_engine
+
+    from goloop.engine.gtp import serve
+
+    class CappedSearcher(FakeSearcher):
+        def search(self, max_visits=None, max_time=None, **kw):
+            cap = 40 if max_visits is None else min(max_visits, 40)
+            return super().search(max_visits=cap, max_time=max_time, **kw)
+
+    engine, _ = fake_engine(maxVisits=8, defaultBoardSize=9)
+    engine.search.searcher = CappedSearcher(None, engine.search.params.genmove)
+    engine.search.params_in_use = engine.search.params.genmove
+    names = sorted(n for n in engine.commands if n != "quit")
+    rng = random.Random(SEED + 7)
+    lines = [_search_line(rng, names) for _ in range(1500)] + ["protocol_version"]
+    assert sum(any(line.split()[:1] == [n] for n in ("kata-analyze", "lz-analyze", "analyze"))
+               for line in lines if line.split()) > 20
+    out = io.StringIO()
+    result = {}
+    runner = threading.Thread(target=lambda: result.setdefault(
+        "status", serve(engine, io.StringIO("".join(line + "\n" for line in lines)), out)), daemon=True)
+    runner.start()
+    runner.join(timeout=240)
+    assert not runner.is_alive(), "the GTP loop hung"
+    assert result["status"] == 0
+    _check_replies(lines, out.getvalue())
+    streamed = out.getvalue().count("\ninfo move ")
+    assert streamed > 5  # analysis lines were really printed (and interrupted)

@@ -1,0 +1,786 @@
+"""The search half of KataGo's GTP: genmove and friends, the analysis commands, clocks, params.
+
+Attached by gtp_nn when a model is loaded. Behaviour follows KataGo v1.17.2's gtp.cpp:
+
+* `genmove C` searches with the genmove parameters and plays the move; `reg_genmove` and
+  `kata-search` reply the same without playing; `kata-search_cancellable` runs in the background
+  and replies `cancelled` if any input arrives first. Their `_analyze` variants print a `=` line,
+  then `info` lines every interval and once at the end, then `play MOVE`; the cancellable one
+  says `play cancelled` when interrupted. After the search, genmove records the root win/loss
+  value, resigns by KataGo's rules when allowed, applies the friendly-pass and
+  cleanup-before-pass hacks, and only then answers.
+* `lz-analyze`, `kata-analyze` and Sabaki's `analyze` search with the analysis parameters in the
+  background, printing a line every interval, until the next input line, then end the reply with
+  a blank line. Values are converted to `reportAnalysisWinratesAs`.
+* The search budget is KataGo's: maxVisits/maxPlayouts/maxTime times the search factor
+  (searchFactorWhenWinning's play-faster factor times searchFactorAfterOnePass/TwoPass after
+  passes), further limited by the mover's clock (`time_settings`, `kgs-time_settings`,
+  `kata-time_settings`, `time_left`; common/timecontrol's plan, made once at the start of the
+  search where KataGo re-plans every 0.1 s).
+* `final_score` and `final_status_list` ask the net (short searches) unless the game ended under
+  rules whose result is exact; see gtp_score.
+* `kata-get-param`, `kata-set-param`, `kata-list-params` (and the unlisted `kata-get-params`,
+  `kata-set-params`) see gtp_params; `clear_cache`, `stop`, `cputime`/`gomill-cpu_time` (wall
+  time spent in genmove-type commands), `kata-benchmark N`.
+
+Not implemented: pondering (`ponderingEnabled` is accepted and reported but nothing searches
+between moves); `avoid`/`allow` are parsed and checked but the search cannot avoid moves (a
+warning is logged); antiMirror; pattern-avoidance tables; the human SL model. A search for the
+colour not to move uses KataGo's restarted history, but the move is then played on the full game
+(KataGo keeps playing on the restarted one).
+"""
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import logging
+import math
+import sys
+import time
+from typing import Callable, Optional
+
+import numpy as np
+
+from goloop.common.analysis import Analysis
+from goloop.common.area import area_map
+from goloop.common.coords import point_to_gtp
+from goloop.common.history import History
+from goloop.common.rules import ScoringRule, parse_rules
+from goloop.common.search import SearchError
+from goloop.common.timecontrol import (
+    KATA_TIME_SETTINGS_REPLY, SearchTimeParams, TimeControlError, TimeControls, debug_print_tc,
+    parse_time_left, search_time_limit, uses_clock)
+from goloop.engine import gtp_policy, gtp_score
+from goloop.engine.gtp_analyze import AnalyzeArgs, format_analysis_line, parse_analyze_args
+from goloop.engine.gtp_nn import history_for_player
+from goloop.engine.gtp_params import ParamState, cpp_general, parse_set_params_json
+from goloop.engine.gtp_protocol import GtpError, expect_args, parse_color
+from goloop.engine.gtp_stream import BackgroundJob, full_reply, header
+
+log = logging.getLogger(__name__)
+
+BLACK, WHITE = 1, 2
+NO_LIMIT = 1 << 62
+# What "no limit" is in SearchParams (analysis searches until interrupted, like KataGo's).
+UNLIMITED_VISITS = 1 << 50
+UNLIMITED_TIME = 1e20
+GENMOVE_ERROR = "genmove returned null location or illegal move"
+
+
+def parse_perspective(text: str) -> str:
+    """reportAnalysisWinratesAs -> BLACK, WHITE or SIDETOMOVE (KataGo: any case, b and w too)."""
+    t = text.strip().lower()
+    if t in ("b", "black"):
+        return "BLACK"
+    if t in ("w", "white"):
+        return "WHITE"
+    if t == "sidetomove":
+        return "SIDETOMOVE"
+    raise ValueError(f"Could not parse config value for reportAnalysisWinratesAs: {text}")
+
+
+def parse_enabled(text: str, key: str) -> Optional[bool]:
+    """auto/true/false (any case) -> None/True/False."""
+    t = text.strip().lower()
+    if t in ("auto", "true", "false"):
+        return None if t == "auto" else t == "true"
+    raise ValueError(f"Could not parse '{text}' as bool or auto for key '{key}'")
+
+
+def _replace_known(params, **changes):
+    names = {f.name for f in dataclasses.fields(params)}
+    return dataclasses.replace(params, **{k: v for k, v in changes.items() if k in names})
+
+
+def noiseless_params(params, visits: int):
+    """KataGo's getNoiselessParams: a fixed small search for scoring-type questions."""
+    threads = params.numSearchThreads
+    return _replace_known(
+        params, maxVisits=visits, maxPlayouts=visits, rootNoiseEnabled=False,
+        rootPolicyTemperature=1.0, rootPolicyTemperatureEarly=1.0,
+        rootFpuReductionMax=params.fpuReductionMax, rootFpuLossProp=params.fpuLossProp,
+        rootDesiredPerChildVisitsCoeff=0.0, rootNumSymmetriesToSample=1,
+        searchFactorAfterOnePass=1.0, searchFactorAfterTwoPass=1.0,
+        numSearchThreads=min(threads, (visits + 7) // 8))
+
+
+def white_winloss(analysis: Analysis) -> float:
+    """The root's win minus loss, White's view."""
+    return 2.0 * analysis.root.white_winrate - 1.0
+
+
+class SearchCommands:
+    """The search commands of one GtpEngine, sharing one Searcher."""
+
+    def __init__(self, engine, config, evaluator, searcher_factory: Optional[Callable] = None) -> None:
+        from goloop.common.searchparams import SearchParams
+        self.engine = engine
+        self.config = config
+        self.evaluator = evaluator
+        self.perspective = parse_perspective(config.reportAnalysisWinratesAs)
+        self.cleanup_before_pass = parse_enabled(config.cleanupBeforePass, "cleanupBeforePass")
+        self.friendly_pass = parse_enabled(config.friendlyPass, "friendlyPass")
+        if self.cleanup_before_pass and self.friendly_pass:
+            raise ValueError("Cannot specify both cleanupBeforePass = true and friendlyPass = true "
+                             "at the same time")
+        if config.allowResignation and config.resignThreshold is None:
+            raise ValueError("resignThreshold must be set when allowResignation is true")
+        self.resign_threshold = -1.0 if config.resignThreshold is None else config.resignThreshold
+        self.resign_min_score_difference = (-1e10 if config.resignMinScoreDifference is None
+                                            else config.resignMinScoreDifference)
+        self.pda_cap = (0.045 if config.dynamicPlayoutDoublingAdvantageCapPerOppLead is None
+                        else config.dynamicPlayoutDoublingAdvantageCapPerOppLead)
+        self.params = ParamState(config, SearchParams)
+        for key in self.params.unsupported_keys():
+            log.warning("config key %s is accepted for KataGo compatibility but the goloop search "
+                        "does not implement it; it has no effect", key)
+        if config.ponderingEnabled:
+            log.warning("ponderingEnabled: goloop does not ponder; the engine only searches on "
+                        "its own turn")
+        if searcher_factory is None:
+            from goloop.common.search import Searcher
+            searcher_factory = Searcher
+        self.searcher = searcher_factory(evaluator, self.params.genmove)
+        self.params_in_use = self.params.genmove
+        self._analysis_kwargs = set(inspect.signature(self.searcher.analysis).parameters)
+        self._search_kwargs = set(inspect.signature(self.searcher.search).parameters)
+        no_limits = config.maxVisits is None and config.maxPlayouts is None and config.maxTime is None
+        clock = TimeControls.engine_default() if no_limits else TimeControls.unlimited()
+        self.clocks = {BLACK: clock, WHITE: clock}
+        self.recent_winloss: list[float] = []
+        self.dynamic_pda_for_white = 0.0
+        self.genmove_time_sum = 0.0
+        self.rng = np.random.default_rng()
+        engine.game_reset_listeners.append(self._game_reset)
+        self._board_final_status_list = engine.cmd_final_status_list
+        self._register()
+
+    # ---- set-up ----------------------------------------------------------------------------------
+
+    def _register(self) -> None:
+        e = self.engine
+        for name, handler in (
+            ("genmove", lambda a: self.cmd_genmove("genmove", a, play=True)),
+            ("genmove_debug", lambda a: self.cmd_genmove("genmove_debug", a, play=True, debug=True)),
+            ("reg_genmove", lambda a: self.cmd_genmove("reg_genmove", a, play=False)),
+            ("kata-search", lambda a: self.cmd_genmove("kata-search", a, play=False)),
+            ("kata-search_debug", lambda a: self.cmd_genmove("kata-search_debug", a, play=False, debug=True)),
+            ("kata-search_cancellable", self.cmd_search_cancellable),
+            ("lz-genmove_analyze", lambda a: self.cmd_genmove_analyze("lz-genmove_analyze", a)),
+            ("kata-genmove_analyze", lambda a: self.cmd_genmove_analyze("kata-genmove_analyze", a)),
+            ("kata-search_analyze", lambda a: self.cmd_genmove_analyze("kata-search_analyze", a)),
+            ("kata-search_analyze_cancellable",
+             lambda a: self.cmd_genmove_analyze("kata-search_analyze_cancellable", a)),
+            ("lz-analyze", lambda a: self.cmd_analyze("lz-analyze", a)),
+            ("kata-analyze", lambda a: self.cmd_analyze("kata-analyze", a)),
+            ("clear_cache", self.cmd_clear_cache), ("stop", self.cmd_stop),
+            ("cputime", self.cmd_cputime), ("gomill-cpu_time", self.cmd_cputime),
+            ("kata-benchmark", self.cmd_benchmark),
+            ("kata-get-param", self.cmd_get_param), ("kata-set-param", self.cmd_set_param),
+            ("kata-list-params", self.cmd_list_params),
+            ("time_settings", self.cmd_time_settings),
+            ("kgs-time_settings", lambda a: self.cmd_kind_time_settings(a, kata=False)),
+            ("kata-time_settings", lambda a: self.cmd_kind_time_settings(a, kata=True)),
+            ("kata-list_time_settings", self.cmd_list_time_settings),
+            ("time_left", self.cmd_time_left),
+            ("kata-debug-print-tc", self.cmd_debug_print_tc),
+            ("final_score", self.cmd_final_score),
+            ("final_status_list", self.cmd_final_status_list),
+        ):
+            e.register(name, handler)
+        # Present in KataGo but missing from its list_commands / known_command.
+        e.register("genmove_analyze", lambda a: self.cmd_genmove_analyze("genmove_analyze", a), listed=False)
+        e.register("analyze", lambda a: self.cmd_analyze("analyze", a), listed=False)
+        e.register("kata-get-params", self.cmd_get_params, listed=False)
+        e.register("kata-set-params", self.cmd_set_params, listed=False)
+
+    def _game_reset(self) -> None:
+        self.recent_winloss = []
+        self._update_dynamic_pda()
+
+    # ---- helpers ---------------------------------------------------------------------------------
+
+    @property
+    def history(self) -> History:
+        return self.engine.history
+
+    def _use_params(self, params) -> None:
+        if params is not self.params_in_use:
+            self.searcher.set_params(params)
+            self.params_in_use = params
+
+    def _prepare(self, pla: int, params, hist: Optional[History] = None) -> History:
+        """Position the searcher for `pla` to move; returns the history searched."""
+        self._use_params(params)
+        if hist is None:
+            hist = history_for_player(self.history, pla).copy()
+        self.searcher.set_position(hist)
+        return hist
+
+    def _own_in_tree(self, wanted: bool) -> None:
+        """KataGo's setAlwaysIncludeOwnerMap: every node keeps its ownership, so that the tree
+        average the ownership reports print is exact."""
+        if hasattr(self.searcher, "include_ownership_in_tree"):
+            self.searcher.include_ownership_in_tree = wanted
+
+    def _set_avoid(self, avoid: dict) -> None:
+        setter = getattr(self.searcher, "set_avoid_moves", None)
+        if setter is not None:
+            setter(avoid)
+        elif avoid:
+            log.warning("avoid/allow: the search has no way to avoid moves; ignored")
+
+    def _analysis(self, aargs: Optional[AnalyzeArgs]) -> Optional[Analysis]:
+        """The searcher's report with what an analysis command needs; None before the search has
+        anything to report (KataGo then skips the report)."""
+        kwargs = {"include_pv": True, "max_pv_len": self.config.analysisPVLen}
+        if aargs is not None:
+            kwargs["include_ownership"] = aargs.ownership or aargs.ownership_stdev
+            kwargs["include_moves_ownership"] = aargs.moves_ownership or aargs.moves_ownership_stdev
+            kwargs["min_moves"] = aargs.min_moves
+        kwargs = {k: v for k, v in kwargs.items() if k in self._analysis_kwargs}
+        try:
+            return self.searcher.analysis(**kwargs)
+        except SearchError:
+            return None
+
+    def _reporter(self, aargs: AnalyzeArgs, pla: int, hist: History, out) -> Callable:
+        """The periodic report: one info line, when there is something to say."""
+        def report(_analysis=None) -> None:
+            analysis = self._analysis(aargs)
+            if analysis is None:
+                return
+            line = format_analysis_line(
+                analysis, aargs, pla, self.perspective, hist.x_size, hist.y_size,
+                hist, self.config.preventCleanupPhase, self.config.analysisPVLen)
+            if line is not None:
+                out.write(line + "\n")
+        return report
+
+    def _search(self, max_visits: Optional[int], max_time: Optional[float], stop_event=None,
+                callback=None, interval: Optional[float] = None) -> Analysis:
+        kwargs = {"max_visits": max_visits, "max_time": max_time, "stop_event": stop_event}
+        if callback is not None and interval is not None:
+            kwargs["callback"] = callback
+            kwargs["callback_interval_s"] = interval
+        for _ in range(3):
+            try:
+                return self.searcher.search(**kwargs)
+            except SearchError as e:
+                if callback is None or (stop_event is not None and stop_event.is_set()) \
+                        or self._analysis(None) is not None:
+                    log.debug("search ended without a report: %s", e)
+                    break
+                # The searcher wanted to report before the root had any value (a report interval
+                # shorter than the first evaluation). KataGo waits for the first values before
+                # its first report: get them without reports, then go on with the same budget.
+                try:
+                    self.searcher.search(max_visits=2, max_time=None, stop_event=stop_event)
+                except SearchError:
+                    break
+        return Analysis(root=None, moves=[])
+
+    def _update_dynamic_pda(self) -> None:
+        self.dynamic_pda_for_white = gtp_policy.update_dynamic_pda(
+            self.history, self.pda_cap, self.recent_winloss, self.dynamic_pda_for_white)
+
+    def _genmove_params(self, pla: int):
+        """The genmove parameters with the dynamic handicap PDA, as KataGo sets them per move."""
+        params = self.params.genmove
+        self._update_dynamic_pda()
+        if not self.params.static_pda_takes_precedence and hasattr(params, "playoutDoublingAdvantage"):
+            owner = getattr(params, "playoutDoublingAdvantagePla", "")
+            for_white = self.dynamic_pda_for_white
+            pda = for_white if owner == "WHITE" or (owner == "" and pla == WHITE) else -for_white
+            if pda != params.playoutDoublingAdvantage:
+                params = dataclasses.replace(params, playoutDoublingAdvantage=pda)
+        if params == self.params_in_use:
+            return self.params_in_use
+        return params
+
+    def _limits(self, params, hist: History, pla: int, search_factor: float):
+        """(params, max_visits, max_time) for a genmove search, as KataGo's runWholeSearch sets
+        them: maxVisits, maxPlayouts and maxTime times the search factor (play-faster-when-winning
+        times the after-pass factors), and the mover's clock planned with that factor. The
+        pass factors are applied here, so the searcher gets params without them."""
+        factor = search_factor * gtp_policy.pass_search_factor(
+            hist, params.searchFactorAfterOnePass, params.searchFactorAfterTwoPass)
+        visits, playouts, max_time = params.maxVisits, params.maxPlayouts, params.maxTime
+        if factor != 1.0:
+            visits = int(math.ceil(min(float(NO_LIMIT), visits * factor)))
+            playouts = int(math.ceil(min(float(NO_LIMIT), playouts * factor)))
+            max_time = max_time * factor
+        params = _replace_known(params, searchFactorAfterOnePass=1.0, searchFactorAfterTwoPass=1.0,
+                                maxPlayouts=max(1, min(playouts, UNLIMITED_VISITS)))
+        clock = self.clocks[pla]
+        if uses_clock(clock, pondering=False):
+            time_params = SearchTimeParams(
+                lag_buffer=self.params.value("lagBuffer") or 0.0,
+                overallocate_time_factor=self.params.value("overallocateTimeFactor"),
+                midgame_time_factor=self.params.value("midgameTimeFactor"),
+                midgame_turn_peak_time=self.params.value("midgameTurnPeakTime"),
+                endgame_turn_time_decay=self.params.value("endgameTurnTimeDecay"))
+            stones = int((hist.board.stones() != 0).sum())
+            try:
+                limit = search_time_limit(
+                    clock, board_area=hist.x_size * hist.y_size, stones_on_board=stones,
+                    turn_number=len(hist.moves), time_used=0.0, params=time_params,
+                    search_factor=factor)
+                max_time = min(max_time, limit)
+            except TimeControlError as e:
+                log.warning("time control unusable, searching without it: %s", e)
+        if params == self.params_in_use:
+            params = self.params_in_use
+        return params, visits, max_time
+
+    # ---- genmove -----------------------------------------------------------------------------------
+
+    def _parse_genmove_color(self, name: str, args: list[str]) -> int:
+        if len(args) != 1:
+            raise GtpError(f"Expected one argument for {name} but got '{' '.join(args)}'")
+        try:
+            return parse_color(args[0])
+        except GtpError:
+            raise GtpError(f"Could not parse color: '{args[0]}'") from None
+
+    def _genmove(self, pla: int, aargs: Optional[AnalyzeArgs], play: bool, out,
+                 stop_event=None, debug: bool = False):
+        """Search and decide a move for `pla`. Returns (reply text, is_error, cancelled)."""
+        start = time.monotonic()
+        params = self._genmove_params(pla)
+        search_factor = gtp_policy.search_factor_when_winning(
+            self.config.searchFactorWhenWinningThreshold, self.config.searchFactorWhenWinning,
+            params.winLossUtilityFactor, self.recent_winloss, pla)
+        hist = history_for_player(self.history, pla).copy()
+        params, max_visits, max_time = self._limits(params, hist, pla, search_factor)
+        hist = self._prepare(pla, params, hist)
+        self._set_avoid(aargs.avoid if aargs is not None else {})
+        if aargs is not None:
+            self._own_in_tree(aargs.wants_ownership)
+        report = None
+        if aargs is not None:
+            report = self._reporter(aargs, pla, hist, out)
+        analysis = self._search(max_visits, max_time, stop_event, report,
+                                aargs.callback_interval if aargs is not None else None)
+        if report is not None:
+            report()  # KataGo reports once more when the search ends, even when cancelled
+        if stop_event is not None and stop_event.is_set():
+            return "cancelled", False, True
+
+        legal = analysis.root is not None
+        try:
+            move = self.searcher.choose_move() if legal else None
+        except SearchError:
+            legal = False
+        if not legal or (move is not None and not hist.is_legal(move, pla)):
+            log.error("genmove null location or illegal move: %r for %d", move, pla)
+            self.genmove_time_sum += time.monotonic() - start
+            return GENMOVE_ERROR, True, False
+        self._maybe_delay(analysis, move, hist)
+
+        winloss = white_winloss(analysis)
+        lead = analysis.root.white_lead
+        self.recent_winloss.append(winloss)
+        resigned = self.params.allow_resignation and gtp_policy.should_resign(
+            hist, pla, self.recent_winloss, lead, self.resign_threshold,
+            self.config.resignConsecTurns, self.resign_min_score_difference,
+            self.config.resignMinMovesPerBoardArea)
+        elapsed = time.monotonic() - start
+        self.genmove_time_sum += elapsed
+        self._log_genmove(analysis, move, pla, elapsed, debug)
+
+        visits_for_friendly_pass = 8 + min(1000, min(params.maxVisits, params.maxPlayouts) // 10)
+        move = self._maybe_friendly_pass(pla, move, hist, params, visits_for_friendly_pass)
+        move = self._maybe_cleanup_before_pass(pla, move, hist)
+
+        reply = "resign" if resigned else point_to_gtp(move, hist.x_size, hist.y_size)
+        if play and not resigned:
+            try:
+                self.history.play(move, pla)
+            except ValueError:
+                raise RuntimeError(f"Engine chose move {reply} but playing it failed") from None
+        return reply, False, False
+
+    def cmd_genmove(self, name: str, args: list[str], play: bool, debug: bool = False) -> str:
+        pla = self._parse_genmove_color(name, args)
+        reply, error, _ = self._genmove(pla, None, play, self.engine.out, debug=debug)
+        if error:
+            raise GtpError(reply)
+        return reply
+
+    def cmd_search_cancellable(self, args: list[str]) -> Optional[str]:
+        pla = self._parse_genmove_color("kata-search_cancellable", args)
+        out, command_id = self.engine.out, self.engine.command_id
+
+        def run(stop_event) -> None:
+            reply, error, _ = self._genmove(pla, None, False, out, stop_event)
+            out.write(full_reply(command_id, reply, ok=not error))
+
+        self.engine.start_background(BackgroundJob(
+            "kata-search_cancellable", run, out,
+            on_error=full_reply(command_id, "internal error in the search", ok=False)))
+        return None
+
+    def cmd_genmove_analyze(self, name: str, args: list[str]) -> Optional[str]:
+        xs, ys = self.engine.size
+        pla, aargs = parse_analyze_args(name, args, self.history.next_player, xs, ys)
+        out, command_id = self.engine.out, self.engine.command_id
+        play = name in ("genmove_analyze", "lz-genmove_analyze", "kata-genmove_analyze")
+        out.write(header(command_id))
+
+        def finish(reply: str, error: bool, cancelled: bool) -> None:
+            if error:  # KataGo: the header is out, so an empty line ends the reply; error to stderr
+                log.error("%s: %s", name, reply)
+                out.write("\n")
+            else:
+                out.write(f"play {reply}\n\n")
+
+        if name == "kata-search_analyze_cancellable":
+            def run(stop_event) -> None:
+                finish(*self._genmove(pla, aargs, False, out, stop_event))
+            self.engine.start_background(BackgroundJob(name, run, out, on_error="\n"))
+            return None
+        try:
+            finish(*self._genmove(pla, aargs, play, out))
+        except Exception:  # the `=` is out: end the reply rather than send a second one
+            log.exception("%s failed", name)
+            out.write("\n")
+        return None
+
+    # ---- genmove's post-search hacks --------------------------------------------------------------
+
+    def _maybe_delay(self, analysis: Analysis, move, hist: History) -> None:
+        """delayMoveScale: wait longer for moves the policy did not expect, as KataGo does."""
+        scale, cap = self.params.delay_move_scale, self.params.delay_move_max
+        if scale <= 0 or cap <= 0 or analysis.policy is None:
+            return
+        index = (hist.x_size * hist.y_size if move is None
+                 else move[1] * hist.x_size + move[0])
+        prob = max(0.0, float(analysis.policy[index]))
+        mean_wait = 0.5 * scale / (prob + 0.10)
+        wait = min(max(self.rng.gamma(2.0) * mean_wait / 2.0, 0.0001), cap)
+        time.sleep(wait)
+
+    def _log_genmove(self, analysis: Analysis, move, pla: int, elapsed: float, debug: bool) -> None:
+        root = analysis.root
+        xs, ys = self.engine.size
+        if self.config.ogsChatToStderr:
+            winrate = root.white_winrate
+            lead = root.white_lead
+            if self.perspective == "BLACK" or (self.perspective == "SIDETOMOVE" and pla == BLACK):
+                winrate, lead = 1.0 - winrate, -lead
+            pv = next((m.pv for m in analysis.moves if m.move == move), [move])
+            sys.stderr.write(
+                f"MALKOVICH:Visits {root.visits} Winrate {winrate * 100.0:.2f}% ScoreLead {lead:.1f} "
+                f"ScoreStdev {root.white_score_stdev:.1f} PV "
+                + " ".join(point_to_gtp(m, xs, ys) for m in pv[:self.config.analysisPVLen]) + "\n")
+            sys.stderr.flush()
+        if self.config.logSearchInfo or debug:
+            lines = [f"Time taken: {elapsed:.3f}", f"Root visits: {root.visits}",
+                     f"Move {point_to_gtp(move, xs, ys)}"]
+            for m in analysis.moves[:10]:
+                lines.append(f"  {point_to_gtp(m.move, xs, ys)} visits {m.visits} winrate(W) "
+                             f"{m.white_winrate:.4f} lead(W) {m.white_lead:.2f} prior {m.prior:.4f}")
+            (log.warning if debug else log.info)("\n".join(lines))
+
+    def _side_search(self, params, hist: History, visits: int, ownership: bool = False) -> Analysis:
+        """A fresh fixed-visit search of `hist` (scoring questions); the caller restores state."""
+        self._use_params(params)
+        self.searcher.clear_tree()
+        self.searcher.set_position(hist)
+        self._set_avoid({})
+        result = self._search(visits, None)
+        if ownership:
+            result = self.searcher.analysis(include_ownership=True, include_moves_ownership=False,
+                                            include_pv=False)
+        return result
+
+    def _restore_after_side_searches(self) -> None:
+        self._own_in_tree(False)
+        self.searcher.clear_tree()
+        self._use_params(self.params.genmove)
+
+    def _scoring_params(self, visits: int):
+        params = _replace_known(self.params.genmove, playoutDoublingAdvantage=0.0,
+                                conservativePass=True, antiMirror=False)
+        return noiseless_params(params, visits)
+
+    def _anticipated_alive(self, hist: History, visits: int) -> tuple[np.ndarray, np.ndarray]:
+        """(alive map, ownership) from one scoring search; the caller restores the searcher."""
+        params = self._scoring_params(visits)
+        self._own_in_tree(True)
+        analysis = self._side_search(params, hist.copy(), visits, ownership=True)
+        return gtp_score.alive_from_ownership(hist.board, analysis.ownership), analysis.ownership
+
+    def _maybe_friendly_pass(self, pla: int, move, hist: History, params, visits: int):
+        """KataGo's friendly pass: under area scoring with friendlyPassOk, answer the opponent's
+        pass with a pass when the board is settled and the move would gain nothing."""
+        if self.cleanup_before_pass is True or move is None:
+            return move
+        rules = hist.rules
+        area = rules.scoring_rule == ScoringRule.AREA
+        do_it = self.friendly_pass if self.friendly_pass is not None else (rules.friendly_pass_ok and area)
+        moves = hist.moves
+        if not (do_it and area and not rules.has_button and hist.pass_would_end_phase(pla)
+                and moves and moves[-1][0] == 3 - pla and moves[-1][1] is None):
+            return move
+        try:
+            alive, ownership = self._anticipated_alive(hist, visits)
+            clean = hist.board.copy()
+            stones = clean.stones()
+            for y, x in zip(*np.nonzero((stones != 0) & ~alive)):
+                clean.set_stone((int(x), int(y)), 0)
+            owner = area_map(clean, multi_stone_suicide_legal=rules.multi_stone_suicide_legal)
+            own = np.asarray(ownership, dtype=np.float64).reshape(hist.y_size, hist.x_size)
+            unsurrounded = bool(((own > 0.75) & (owner != WHITE)).any()
+                                or ((own < -0.75) & (owner != BLACK)).any())
+            if unsurrounded or _adjacent_to(clean, move, 3 - pla) or _would_capture(clean, move, 3 - pla):
+                return move
+            scoring = _replace_known(noiseless_params(params, visits), playoutDoublingAdvantagePla="",
+                                     playoutDoublingAdvantage=0.0, conservativePass=True)
+            after_pass = hist.copy()
+            after_pass.play(None, pla)
+            after_move = hist.copy()
+            after_move.play(move, pla)
+            a_pass = self._side_search(scoring, after_pass, visits)
+            a_move = self._side_search(scoring, after_move, visits)
+        finally:
+            self._restore_after_side_searches()
+        p, m = a_pass.root, a_move.root
+        if pla == WHITE and p.white_utility > m.white_utility - 0.1 and \
+                p.white_score_mean > m.white_score_mean - 0.25 and p.white_lead > m.white_lead - 0.25:
+            return None
+        if pla == BLACK and p.white_utility < m.white_utility + 0.1 and \
+                p.white_score_mean < m.white_score_mean + 0.25 and p.white_lead < m.white_lead + 0.25:
+            return None
+        return move
+
+    def _maybe_cleanup_before_pass(self, pla: int, move, hist: History):
+        """KataGo's cleanup before pass: where passing with dead stones left on the board would
+        cost points (area scoring without friendlyPassOk, or when configured), play a move next to
+        an opponent stone inside our pass-alive territory instead of passing."""
+        if self.friendly_pass is True or move is not None:
+            return move
+        rules = hist.rules
+        do_it = (self.cleanup_before_pass if self.cleanup_before_pass is not None
+                 else (not rules.friendly_pass_ok and rules.scoring_rule == ScoringRule.AREA))
+        final_phase = rules.scoring_rule == ScoringRule.AREA or hist.encore_phase >= 2
+        if not (do_it and final_phase and not rules.has_button):
+            return move
+        board = hist.board
+        safe = area_map(board, non_pass_alive_stones=False, safe_big=False, unsafe_big=False,
+                        multi_stone_suicide_legal=rules.multi_stone_suicide_legal)
+        stones = board.stones()
+        choice = None
+        for y in range(hist.y_size):
+            for x in range(hist.x_size):
+                if choice is None and stones[y, x] == 0 and safe[y, x] == pla and \
+                        _adjacent_to(board, (x, y), 3 - pla) and hist.is_legal((x, y), pla):
+                    choice = (x, y)
+        return choice
+
+    # ---- analysis ------------------------------------------------------------------------------------
+
+    def cmd_analyze(self, name: str, args: list[str]) -> Optional[str]:
+        xs, ys = self.engine.size
+        pla, aargs = parse_analyze_args(name, args, self.history.next_player, xs, ys)
+        out, command_id = self.engine.out, self.engine.command_id
+        params = _replace_known(self.params.analysis, maxVisits=UNLIMITED_VISITS,
+                                maxPlayouts=UNLIMITED_VISITS, maxTime=UNLIMITED_TIME)
+        hist = self._prepare(pla, params)
+        self._set_avoid(aargs.avoid)
+        self._own_in_tree(aargs.wants_ownership)
+        report = self._reporter(aargs, pla, hist, out)
+        out.write(header(command_id))
+
+        def run(stop_event) -> None:
+            self._search(UNLIMITED_VISITS, None, stop_event, report, aargs.callback_interval)
+
+        self.engine.start_background(BackgroundJob(name, run, out, on_stop="\n"))
+        return None
+
+    # ---- simple commands ---------------------------------------------------------------------------
+
+    def cmd_clear_cache(self, args: list[str]) -> str:
+        self.searcher.clear_tree()
+        self.searcher.clear_cache()
+        return ""
+
+    def cmd_stop(self, args: list[str]) -> str:
+        self.engine.stop_background()
+        return ""
+
+    def cmd_cputime(self, args: list[str]) -> str:
+        return cpp_general(self.genmove_time_sum)
+
+    def cmd_list_params(self, args: list[str]) -> str:
+        return self.params.list_params()
+
+    def cmd_get_param(self, args: list[str]) -> str:
+        if len(args) != 1:
+            raise GtpError(f"Expected one arguments for kata-get-param but got '{' '.join(args)}'")
+        return self.params.get_param(args[0])
+
+    def cmd_get_params(self, args: list[str]) -> str:
+        return self.params.get_params_json()
+
+    def _apply_params(self, settings: dict[str, str]) -> None:
+        from goloop.engine.gtp import GtpConfig
+        was_genmove = self.params_in_use is self.params.genmove
+        self.params.set_params(settings, GtpConfig)
+        self.params_in_use = None
+        self._use_params(self.params.genmove if was_genmove else self.params.analysis)
+
+    def cmd_set_param(self, args: list[str]) -> str:
+        if len(args) not in (1, 2):
+            raise GtpError(f"Expected one or two arguments for kata-set-param but got '{' '.join(args)}'")
+        self._apply_params({args[0]: args[1] if len(args) == 2 else ""})
+        return ""
+
+    def cmd_set_params(self, args: list[str]) -> str:
+        if not args:
+            raise GtpError("Expected argument for kata-set-param but got ''")
+        self._apply_params(parse_set_params_json(" ".join(args)))
+        return ""
+
+    # ---- clocks ----------------------------------------------------------------------------------
+
+    def _set_clocks(self, clock: TimeControls) -> None:
+        self.clocks = {BLACK: clock, WHITE: clock}
+
+    def cmd_time_settings(self, args: list[str]) -> str:
+        try:
+            self._set_clocks(TimeControls.parse_time_settings(args))
+        except TimeControlError as e:
+            raise GtpError(str(e)) from None
+        return ""
+
+    def cmd_kind_time_settings(self, args: list[str], kata: bool) -> str:
+        try:
+            parse = TimeControls.parse_kata_time_settings if kata else TimeControls.parse_kgs_time_settings
+            self._set_clocks(parse(args))
+        except TimeControlError as e:
+            raise GtpError(str(e)) from None
+        return ""
+
+    def cmd_list_time_settings(self, args: list[str]) -> str:
+        return KATA_TIME_SETTINGS_REPLY
+
+    def cmd_time_left(self, args: list[str]) -> str:
+        try:
+            color, seconds, stones = parse_time_left(args)
+            self.clocks[color] = self.clocks[color].apply_time_left(seconds, stones)
+        except TimeControlError as e:
+            raise GtpError(str(e)) from None
+        return ""
+
+    def cmd_debug_print_tc(self, args: list[str]) -> str:
+        hist = self.history
+        stones = int((hist.board.stones() != 0).sum())
+        return debug_print_tc(self.clocks[BLACK], self.clocks[WHITE], hist.x_size * hist.y_size,
+                              stones, self.params.value("lagBuffer") or 0.0)
+
+    # ---- scoring ---------------------------------------------------------------------------------
+
+    def cmd_final_score(self, args: list[str]) -> str:
+        expect_args("final_score", args, 0)
+        hist = self.history
+        if gtp_score.exact_end(hist):
+            return self.engine.cmd_final_score(args)
+        visits = max(50, self.params.genmove.numSearchThreads * 10)
+        params = self._scoring_params(visits)
+
+        def evaluate(komi: float) -> tuple[float, float]:
+            h = hist.copy()
+            h.set_rules(hist.rules.with_komi(komi))
+            analysis = self._side_search(params, h, visits)
+            return analysis.root.white_lead, white_winloss(analysis)
+
+        try:
+            lead = gtp_score.compute_lead(evaluate, hist.rules.komi, hist.x_size, hist.y_size,
+                                          gtp_score.coarse_komi_granularity(hist.rules))
+        finally:
+            self._restore_after_side_searches()
+        return gtp_score.final_score_reply(
+            gtp_score.round_lead(lead, hist.rules.game_result_will_be_integer()))
+
+    def cmd_final_status_list(self, args: list[str]) -> str:
+        expect_args("final_status_list", args, 1, "alive, seki or dead")
+        status = args[0]
+        if status not in ("alive", "seki", "dead") or gtp_score.exact_end(self.history):
+            return self._board_final_status_list(args)
+        if status == "seki":
+            return ""
+        hist = self.history
+        visits = max(100, self.params.genmove.numSearchThreads * 20)
+        try:
+            alive, _ = self._anticipated_alive(hist, visits)
+        finally:
+            self._restore_after_side_searches()
+        stones = hist.board.stones()
+        want_alive = status == "alive"
+        points = [(x, y) for y in range(hist.y_size) for x in range(hist.x_size)
+                  if stones[y, x] != 0 and bool(alive[y, x]) == want_alive]
+        return " ".join(point_to_gtp(p, hist.x_size, hist.y_size) for p in points)
+
+    # ---- benchmark -----------------------------------------------------------------------------------
+
+    def cmd_benchmark(self, args: list[str]) -> Optional[str]:
+        if len(args) != 1:
+            raise GtpError(f"Expected one argument for kata-benchmark but got '{' '.join(args)}'")
+        text = args[0].strip()
+        if not text.lstrip("+-").isdigit() or len(text) > 19:
+            raise GtpError(f"Could not parse number of visits: {args[0]}")
+        visits = int(text)
+        if visits < 1:
+            raise GtpError(f"Could not parse number of visits: {args[0]}")
+        xs, ys = self.engine.size
+        if xs != ys:
+            raise GtpError(f"Current board size is {xs}x{ys}, no built-in benchmarks for rectangular boards")
+        out = self.engine.out
+        out.write(header(self.engine.command_id))
+        params = _replace_known(self.params.genmove, maxVisits=visits, maxPlayouts=UNLIMITED_VISITS,
+                                maxTime=UNLIMITED_TIME)
+        positions = 10
+        hist = History(parse_rules("tromp-taylor"), xs, ys)
+        total_visits = 0
+        total_seconds = 0.0
+        try:
+            for _ in range(positions):
+                self.searcher.clear_cache()
+                start = time.monotonic()
+                analysis = self._side_search(params, hist.copy(), visits)
+                total_seconds += time.monotonic() - start
+                total_visits += analysis.root.visits if analysis.root is not None else 0
+                move = self.searcher.choose_move()
+                if hist.is_finished or (move is not None and not hist.is_legal(move, hist.next_player)):
+                    break
+                hist.play(move, hist.next_player)
+        finally:
+            self._restore_after_side_searches()
+        rate = total_visits / total_seconds if total_seconds > 0 else 0.0
+        out.write(f"numSearchThreads = {params.numSearchThreads:2d}: {positions} / {positions} positions,"
+                  f" visits/s = {rate:.2f} ({total_seconds:.1f} secs)\n\n")
+        return None
+
+
+def _neighbours(board, point):
+    x, y = point
+    for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+        nx, ny = x + dx, y + dy
+        if 0 <= nx < board.x_size and 0 <= ny < board.y_size:
+            yield nx, ny
+
+
+def _adjacent_to(board, point, color: int) -> bool:
+    stones = board.stones()
+    return any(stones[ny, nx] == color for nx, ny in _neighbours(board, point))
+
+
+def _would_capture(board, point, color: int) -> bool:
+    """Whether `color` playing at `point` captures (KataGo's wouldBeCapture: an adjacent opponent
+    chain in atari)."""
+    stones = board.stones()
+    opp = 3 - color
+    return any(stones[ny, nx] == opp and board.liberty_count((nx, ny)) == 1
+               for nx, ny in _neighbours(board, point))
