@@ -43,7 +43,7 @@ def core_for(evaluator, params: SearchParams, cache: "search_core.NNCache", seed
     """A SearchCore set up for `evaluator`'s net (model version, output multipliers)."""
     info = evaluator.info
     m = info.multipliers
-    names = getattr(getattr(evaluator.model, "config", None), "policy_channel_names", None)
+    names = getattr(getattr(getattr(evaluator, "model", None), "config", None), "policy_channel_names", None)
     has_optimistic = "optimistic" in names if names else info.version >= 12
     return search_core.SearchCore(
         params, cache, info.version,
@@ -52,25 +52,32 @@ def core_for(evaluator, params: SearchParams, cache: "search_core.NNCache", seed
         info.prefer_pass_alive_under_suicide, has_optimistic, _seed_of(seed), always_ownership)
 
 
-def run_batches(evaluator, cores: Sequence["search_core.SearchCore"],
-                buffers: "search_core.BatchBuffers", until_done: bool = True) -> int:
-    """Drive already-begun cores with shared forward passes: every core gathers into `buffers`,
-    one `evaluator.raw` call, every core applies. Returns the number of forward passes.
-
-    With until_done=False only one round is run (selfplay interleaves its own logic).
+def run_batches(evaluator, searches: Sequence, buffers: "search_core.BatchBuffers",
+                until_done: bool = True) -> int:
+    """Drive already-begun searches (SearchCores, or Searchers after `begin`) with shared
+    forward passes: each gathers its leaves into `buffers`, one `evaluator.raw` call, each
+    applies. The gathering order rotates so that a batch smaller than the demand starves
+    nobody. Returns the number of forward passes; until_done=False runs one round.
     """
+    cores = [getattr(s, "core", s) for s in searches]
     passes = 0
+    start = 0
     while True:
         live = [c for c in cores if not c.done]
         if not live:
             return passes
         buffers.reset()
-        for c in live:
+        k = start % len(live)
+        order = live[k:] + live[:k]
+        start += 1
+        for c in order:
             c.gather(buffers)
+            if buffers.n >= buffers.capacity:
+                break
         n = buffers.n
         if n:
             out = evaluator.raw(buffers.spatial[:n], buffers.global_[:n], buffers.symmetries[:n])
-            for c in live:
+            for c in order:
                 c.apply(buffers, *out)
             passes += 1
         if not until_done:
@@ -102,7 +109,6 @@ class Searcher:
         self._buf = None
         self._searched = False
         self._elapsed = 0.0
-        self._lock = threading.Lock()
 
     # -- configuration ----------------------------------------------------------------------
 
@@ -114,11 +120,15 @@ class Searcher:
     def params(self, params: SearchParams) -> None:
         self.set_params(params)
 
-    def set_params(self, params: SearchParams) -> None:
-        """New parameters from the next search on; the tree is kept (KataGo clears it only when
-        the player the search is for or the human-SL settings change)."""
+    def set_params(self, params: SearchParams, keep_tree: bool = False) -> None:
+        """New parameters from the next search on. Different parameters clear the tree, as
+        KataGo's setParams does (GTP calls it only on a change, e.g. kata-set-param);
+        keep_tree=True is KataGo's setParamsNoClearing."""
+        changed = params != self._params
         self._params = params
         self._core.set_params(params)
+        if changed and not keep_tree:
+            self.clear_tree()
 
     @property
     def include_ownership_in_tree(self) -> bool:
@@ -195,6 +205,25 @@ class Searcher:
             self._core.set_root(self._history, self._history.rules.game_result_will_be_integer())
         self._searched = False
 
+    def set_avoid_moves(self, avoid: Optional[dict] = None, allow: Optional[dict] = None) -> None:
+        """KataGo's avoidMoves / allowMoves (analysis engine; GTP kata-analyze avoid/allow).
+
+        avoid: {player: {move: until_depth}}: that player may not play the move at fewer than
+        until_depth moves below the root. allow: {player: (moves, until_depth)}: every other
+        move of that player, pass included, is avoided so. A change clears the tree.
+        """
+        if self._history is None:
+            raise SearchError("no position: call set_position first")
+        per = {BLACK: {}, WHITE: {}}
+        for pla, moves in (avoid or {}).items():
+            per[int(pla)].update(moves)
+        h = self._history
+        for pla, (moves, depth) in (allow or {}).items():
+            allowed = set(moves)
+            every = [(x, y) for y in range(h.y_size) for x in range(h.x_size)] + [None]
+            per[int(pla)].update({m: depth for m in every if m not in allowed})
+        self._core.set_avoid_moves(list(per[BLACK].items()) or None, list(per[WHITE].items()) or None)
+
     def clear_cache(self) -> None:
         """Empty the NN cache (GTP clear_cache also clears the tree: call both)."""
         self._cache.clear()
@@ -241,7 +270,7 @@ class Searcher:
                 core.stop()
             if has_time and core.num_playouts >= 2 and now - start >= limit:
                 core.stop()
-            if callback is not None and now >= next_cb:
+            if callback is not None and now >= next_cb and core.root_visits > 0:
                 self._elapsed = now - start
                 self._searched = True
                 callback(self.analysis())
@@ -249,6 +278,16 @@ class Searcher:
         self._elapsed = time.monotonic() - start
         self._searched = True
         return self.analysis()
+
+    def begin(self, max_visits: Optional[int] = None):
+        """Start a search that `run_batches` drives together with others (selfplay); the
+        analysis and move choice read it once it is done. Returns the SearchCore."""
+        if self._history is None:
+            raise SearchError("no position: call set_position first")
+        self._core.begin(max_visits=max_visits, max_playouts=None)
+        self._searched = True
+        self._elapsed = 0.0
+        return self._core
 
     @property
     def root_visits(self) -> int:
@@ -289,7 +328,7 @@ class Searcher:
         for d in data:
             for s in syms:
                 mv = core.sym_move(d["move"], s)
-                if mv in done:
+                if mv in done or core.avoided_at_root(mv):
                     continue
                 done.add(mv)
                 winrate = 0.5 * (1.0 + d["win_loss"])

@@ -565,9 +565,14 @@ cdef class SearchCore:
     cdef vector[PathStep] path_buf
     cdef vector[uint8_t] legal_buf
     cdef vector[PathStep] steps
-    cdef unordered_set[Node*] graph_path
+    # Nodes on the current playout's path (KataGo's graphPath); paths are short, so a vector.
+    cdef vector[Node*] graph_path
     cdef vector[ChildStat] stat_buf
     cdef uint8_t scratch_banned[MAX_ARR]
+    # KataGo's avoidMoveUntilByLocBlack/White: a move of that player at that loc may not be a
+    # new child while fewer than this many moves have been played since the root (empty = none).
+    cdef vector[int] avoid_black
+    cdef vector[int] avoid_white
 
     def __cinit__(self):
         self.root = NULL
@@ -730,6 +735,29 @@ cdef class SearchCore:
 
     def clear_tree(self):
         self._free_all()
+
+    def set_avoid_moves(self, black, white):
+        """KataGo's setAvoidMoveUntilByLoc: per player, None or a list of (move, until_depth);
+        a change clears the tree (as KataGo does). Returns whether it changed."""
+        cdef vector[int] vb, vw
+        cdef const BoardState* b = &self.root_hist.cur
+        if black:
+            vb.assign(MAX_ARR, 0)
+            for move, depth in black:
+                vb[self._loc_of_move(move)] = int(depth)
+        if white:
+            vw.assign(MAX_ARR, 0)
+            for move, depth in white:
+                vw[self._loc_of_move(move)] = int(depth)
+        if vb == self.avoid_black and vw == self.avoid_white:
+            return False
+        self.avoid_black = vb
+        self.avoid_white = vw
+        self._free_all()
+        return True
+
+    def avoided_at_root(self, move):
+        return self._avoided_at_root(self._loc_of_move(move))
 
     cdef void _copy_node(self, Node* dst, Node* src) noexcept nogil:
         dst.pla = src.pla
@@ -1336,6 +1364,14 @@ cdef class SearchCore:
                         extra -= self.p.ending_bonus * ((own - extreme) / tail)
         return extra if pla == WHITE else -extra
 
+    cdef vector[int]* _avoid_of(self, int pla) noexcept nogil:
+        cdef vector[int]* v = &self.avoid_black if pla == BLACK else &self.avoid_white
+        return v if v.size() > 0 else NULL
+
+    cdef bint _avoided_at_root(self, int loc) noexcept nogil:
+        cdef vector[int]* v = self._avoid_of(self.root_pla)
+        return v != NULL and deref(v)[loc] > 0
+
     cdef bint _allowed_root_move(self, int loc) noexcept nogil:
         """KataGo's isAllowedRootMove: rootPruneUselessMoves and root symmetry pruning."""
         cdef size_t last, n = self.root_hist.move_locs.size()
@@ -1467,6 +1503,8 @@ cdef class SearchCore:
         cdef float p, best_new_p = -1.0
         cdef uint8_t has_kid[MAX_ARR]
         cdef bint has_pass, has_non_pass
+        cdef vector[int]* avoid = self._avoid_of(node.pla)
+        cdef int depth = <int>(self.work.move_locs.size() - self.root_hist.move_locs.size())
         for i in range(nk):
             p = pol[loc_to_pos(b, node.kid_locs[i])]
             if p < 0:
@@ -1501,6 +1539,8 @@ cdef class SearchCore:
             loc = pos_to_loc(b, pos)
             if is_root and not self._allowed_root_move(loc):
                 continue
+            if avoid != NULL and depth < deref(avoid)[loc]:
+                continue
             if p > best_new_p:
                 best_new_p = p
                 best_new_loc = loc
@@ -1510,7 +1550,8 @@ cdef class SearchCore:
                 max_v = v
                 best_idx[0] = <int>nk
                 best_loc[0] = best_new_loc
-        if total_ev >= 2 and self.p.more_passing_hacks and self.work.c_pass_would_end_phase(node.pla):
+        if (total_ev >= 2 and self.p.more_passing_hacks and avoid == NULL
+                and self.work.c_pass_would_end_phase(node.pla)):
             has_pass = False
             has_non_pass = False
             for i in range(nk):
@@ -1611,6 +1652,13 @@ cdef class SearchCore:
             self.steps[k].node.kids[self.steps[k].idx].virtual_losses -= 1
         self.steps.clear()
 
+    cdef inline bint _on_path(self, Node* n) noexcept nogil:
+        cdef size_t i
+        for i in range(self.graph_path.size()):
+            if self.graph_path[i] == n:
+                return True
+        return False
+
     cdef int _playout(self, BufPtrs* bp) noexcept nogil:
         """One descent from the root (KataGo's runSinglePlayout / playoutDescend, iteratively)."""
         cdef Node* node = self.root
@@ -1690,13 +1738,13 @@ cdef class SearchCore:
                         gh = self._graph_hash(gh, self.work, pla)
                         node.gh_in[idx] = gh_in
                         node.gh_out[idx] = gh
-            if self.graph_path.count(child):
+            if self._on_path(child):
                 if count_edge:
                     node.edge_visits[idx] += 1
                     self._recompute(node, 1, is_root)
                 child.virtual_losses -= 1
                 return self._finish(count_edge)
-            self.graph_path.insert(child)
+            self.graph_path.push_back(child)
             st.node = node
             st.idx = idx
             st.count_edge = count_edge
@@ -2121,6 +2169,8 @@ cdef class SearchCore:
     cdef void _mark_dup_at(self, const BoardState* b, int x, int y) noexcept nogil:
         cdef size_t k
         cdef int sx, sy, l = loc_of(b, x, y), sl
+        if self._avoided_at_root(l):
+            return
         for k in range(self.root_symmetries.size()):
             if self.root_symmetries[k] == 0:
                 continue
@@ -2380,18 +2430,31 @@ cdef class SearchCore:
             return PASS_LOC
         return loc_of(b, move[0], move[1])
 
-    def debug_root_children(self):
-        """[(move, edge_visits, child_visits, child_weight, utility)] in creation order."""
-        cdef size_t i
-        cdef Node* c
-        out = []
-        if self.root == NULL:
-            return out
-        for i in range(self.root.kids.size()):
-            c = self.root.kids[i]
-            out.append((self._move_of(self.root.kid_locs[i]), self.root.edge_visits[i], c.visits,
-                        self._child_weight(c, self.root.edge_visits[i]), c.util_avg))
-        return out
+    def debug_hashes(self):
+        """(the root graph hash from scratch, the root node's own graph hash)."""
+        return self.root_graph_hash, (self.root.graph_hash if self.root != NULL else 0)
+
+    def debug_invariants(self):
+        """Tree facts tests check: total virtual losses (0 when idle), node count, whether every
+        node's visits are at least 1 + its children's edge visits, and the root's edge sum."""
+        cdef size_t i, k
+        cdef Node* n
+        cdef int64_t vl = 0, esum
+        cdef bint visits_ok = True
+        for i in range(self.nodes.size()):
+            n = self.nodes[i]
+            vl += n.virtual_losses
+            esum = 0
+            for k in range(n.kids.size()):
+                esum += n.edge_visits[k]
+            if n.visits > 0 and n.visits < 1 + esum:
+                visits_ok = False
+        esum = 0
+        if self.root != NULL:
+            for k in range(self.root.kids.size()):
+                esum += self.root.edge_visits[k]
+        return dict(virtual_losses=vl, nodes=self.nodes.size(), visits_ok=visits_ok,
+                    root_edge_visits=esum, table=self.table.size(), bias_entries=self.bias_table.size())
 
     cdef double _reduced_weight(self, Node* parent, const float* pol, Node* c, int loc,
                                 double scaling, int64_t ev, double best_value) noexcept nogil:
@@ -2596,6 +2659,8 @@ cdef class SearchCore:
                     if not self.root_hist.c_is_legal(loc, self.root_pla) or p < 0:
                         continue
                     if obey and not self._allowed_root_move(loc):
+                        continue
+                    if self._avoided_at_root(loc):
                         continue
                     if suppress and loc == PASS_LOC:
                         p = 0.0
