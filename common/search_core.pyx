@@ -2430,10 +2430,6 @@ cdef class SearchCore:
             return PASS_LOC
         return loc_of(b, move[0], move[1])
 
-    def debug_hashes(self):
-        """(the root graph hash from scratch, the root node's own graph hash)."""
-        return self.root_graph_hash, (self.root.graph_hash if self.root != NULL else 0)
-
     def debug_invariants(self):
         """Tree facts tests check: total virtual losses (0 when idle), node count, whether every
         node's visits are at least 1 + its children's edge visits, and the root's edge sum."""
