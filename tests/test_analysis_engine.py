@@ -330,13 +330,16 @@ def test_initial_player_and_initial_stones():
 
 def test_report_during_search_then_exactly_one_final():
     hx = Harness(threads=1)
-    hx.send(query("d", maxVisits=100, reportDuringSearchEvery=0.04))
+    hx.send(query("d", maxVisits=300, reportDuringSearchEvery=0.04))
     out = hx.finish()
     assert [r["isDuringSearch"] for r in out].count(False) == 1
-    assert out[-1]["isDuringSearch"] is False and out[-1]["rootInfo"]["visits"] == 100
+    assert out[-1]["isDuringSearch"] is False and out[-1]["rootInfo"]["visits"] == 300
     partial = [r for r in out if r["isDuringSearch"]]
-    assert 1 <= len(partial) <= 6
-    assert all(r["rootInfo"]["visits"] < 100 for r in partial)
+    # How many reports fit depends on machine speed; at least one must come before the end.
+    assert len(partial) >= 1
+    assert all(r["rootInfo"]["visits"] < 300 for r in partial)
+    visits = [r["rootInfo"]["visits"] for r in partial]
+    assert visits == sorted(visits)
 
 
 # ------------------------------------------------------------------------------------------------
