@@ -886,39 +886,8 @@ cdef class History:
 
     def copy(self):
         cdef History h = History.__new__(History)
-        memcpy(&h.initial, &self.initial, sizeof(BoardState))
-        memcpy(&h.cur, &self.cur, sizeof(BoardState))
-        h.initial_pla = self.initial_pla
-        h.pla = self.pla
-        h._set_rules_fields(self._rules)
-        h.prevent_encore = self.prevent_encore
-        h.leading_black_moves_are_handicap = self.leading_black_moves_are_handicap
-        h.move_locs = self.move_locs
-        h.move_plas = self.move_plas
-        h.ko_hashes = self.ko_hashes
-        h.pass_hashes_black = self.pass_hashes_black
-        h.pass_hashes_white = self.pass_hashes_white
-        h.consecutive_passes = self.consecutive_passes
-        h.encore_phase = self.encore_phase
-        h.button_taken = self.button_taken
-        h.white_bonus = self.white_bonus
-        h.whb_score = self.whb_score
-        h.white_has_moved = self.white_has_moved
-        memcpy(h.ko_recap_blocked, self.ko_recap_blocked, MAX_ARR)
-        h.ko_mark_hash = self.ko_mark_hash
-        h.encore_ko_captures = self.encore_ko_captures
-        memcpy(h.second_encore_start, self.second_encore_start, MAX_ARR)
-        h.finished = self.finished
-        h.no_result = self.no_result
-        h.past_normal_phase_end = self.past_normal_phase_end
-        h.winner = self.winner
-        h.final_score = self.final_score
-        h.initial_encore_phase = self.initial_encore_phase
-        memcpy(h.initial_second_encore_start, self.initial_second_encore_start, MAX_ARR)
-        memcpy(h.recent, self.recent, sizeof(self.recent))
-        h.recent_idx = self.recent_idx
-        h.num_approx_valid_turns = self.num_approx_valid_turns
-        memcpy(h.ever_occupied, self.ever_occupied, MAX_ARR)
+        h._set_rules_fields(self._rules)   # the Python rules object; c_copy_from does the rest
+        h.c_copy_from(self)
         return h
 
     def __copy__(self):
