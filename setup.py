@@ -65,7 +65,7 @@ setup(
     ),
     python_requires=">=3.10",
     # torch: `make install` puts the CPU build in first when no torch is present (see Makefile).
-    install_requires=["numpy", "click>=8", "sgfmill>=1.1", "torch>=2.1"],
+    install_requires=["numpy", "click>=8", "sgfmill>=1.1", "torch>=2.1", "tqdm>=4"],
     extras_require={"test": ["pytest", "hypothesis"]},
     entry_points={"console_scripts": ["goloop = goloop.cli:main"]},
     zip_safe=False,

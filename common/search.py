@@ -139,6 +139,11 @@ class Searcher:
         self._core.always_ownership = bool(value)
 
     @property
+    def evaluator(self):
+        """The net this tree's evaluations come from (a scheduler batches per net)."""
+        return self._evaluator
+
+    @property
     def nn_cache(self):
         return self._cache
 

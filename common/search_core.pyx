@@ -2687,7 +2687,7 @@ cdef class SearchCore:
             if deref(vals)[i] < prn:
                 deref(vals)[i] = 0.0
             else:
-                deref(vals)[i] -= sub
+                deref(vals)[i] = deref(vals)[i] - sub
                 if deref(vals)[i] <= 0.0:
                     deref(vals)[i] = 0.0
         maxv = 0.0
@@ -2696,7 +2696,7 @@ cdef class SearchCore:
                 maxv = deref(vals)[i]
         if maxv < scale_max:
             for i in range(n):
-                deref(vals)[i] *= scale_max / maxv
+                deref(vals)[i] = deref(vals)[i] * (scale_max / maxv)
         return True
 
     cdef void _pv(self, Node* node, int max_depth, vector[int]* locs, vector[int64_t]* visits,

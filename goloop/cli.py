@@ -140,3 +140,28 @@ def analysis(ctx: click.Context, model: str | None, human_model: str | None,
         log.warning("ignoring -human-model %s: human SL models are not supported", human_model)
     run_analysis = _resolve("goloop.engine.analysis_engine:run_analysis")
     ctx.exit(run_analysis(config, sys.stdin, sys.stdout, quit_without_waiting=quit_without_waiting))
+
+
+@daemon_command("selfplay", "goloop.selfplay.config:SelfplayConfig",
+                help="Play selfplay games and write KataGo training data, like `katago selfplay`. "
+                     "Runs until SIGINT/SIGTERM (unfinished games are dropped, finished rows "
+                     "written) or --max-games-total games.")
+@click.option("--output-dir", "-output-dir", metavar="DIR", default=None,
+              help="Where data goes: DIR/<model>/tdata/*.npz and DIR/<model>/sgfs/ "
+                   "(BASEDIR/selfplay; sets config key outputDir).")
+@click.option("--models-dir", "-models-dir", metavar="DIR", default=None,
+              help="Polled for the newest model (BASEDIR/models); with none the random net "
+                   "plays (sets config key modelsDir).")
+@click.option("--max-games-total", "-max-games-total", type=int, default=None, metavar="N",
+              help="Stop after N games (sets maxGamesTotal; default: run until stopped).")
+@click.option("--seed", default=None, help="Seed every random choice (sets config key seed).")
+@click.option("--no-progress", is_flag=True, help="No progress bar (log lines only).")
+@click.pass_context
+def selfplay(ctx: click.Context, output_dir: str | None, models_dir: str | None,
+             max_games_total: int | None, seed: str | None, no_progress: bool, **_common: Any) -> None:
+    config, _ = start_daemon(ctx, outputDir=output_dir, modelsDir=models_dir,
+                             maxGamesTotal=max_games_total, seed=seed)
+    if not config.output_dir:
+        raise click.ClickException("no output directory: give --output-dir DIR (or outputDir in the config)")
+    run_selfplay = _resolve("goloop.selfplay.daemon:run_selfplay")
+    ctx.exit(run_selfplay(config, progress=not no_progress))

@@ -1,0 +1,194 @@
+"""`goloop selfplay`: the poll loop, signals and logging around many concurrent games.
+
+Thin by design: games are coroutines (game.py) driven by one scheduler (scheduler.py); this
+module starts games until numGameThreads run, turns finished ones into rows (rows.py) for the
+writer (output.py), queues forks, polls the models directory and reports progress. SIGINT or
+SIGTERM stops starting games, drops the unfinished ones at their next move (as KataGo does),
+publishes every row already produced and exits 0; a second signal exits at once after the
+flush. A restart with the same directories just goes on: files are never appended to.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+from typing import List, Optional
+
+import numpy as np
+
+from goloop.common import search_core
+from goloop.common.config import describe_config
+from goloop.common.logs import kv
+from goloop.common.modelpoll import latest_model
+from goloop.common.randomnet import RANDOM_MODEL_NAME, RandomEvaluator
+from goloop.selfplay import rows
+from goloop.selfplay.game import GameContext, Net, play_game
+from goloop.selfplay.gameinit import draw_game_start
+from goloop.selfplay.output import DataWriter
+from goloop.selfplay.scheduler import Scheduler
+
+MAX_FORK_QUEUE = 1000
+
+log = logging.getLogger(__name__)
+
+
+def _seed_rng(seed: str) -> np.random.Generator:
+    if not seed:
+        return np.random.default_rng()
+    import hashlib
+    return np.random.default_rng(int.from_bytes(hashlib.sha256(seed.encode()).digest()[:16], "little"))
+
+
+def resolve_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import torch
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+class NetLoader:
+    """Loads the newest model of the models directory when it changes (random net if none)."""
+
+    def __init__(self, cfg, device: str, rng: np.random.Generator):
+        self.cfg = cfg
+        self.device = device
+        self.rng = rng
+        self.current: Optional[Net] = None
+        self._key = None           # (path, mtime) of the loaded file, or None for random
+        self._bad = set()          # (path, mtime) that failed to load: not retried until changed
+        self._last_poll = -1e30
+
+    def poll(self, force: bool = False) -> Optional[Net]:
+        """A new Net if a newer model appeared since the last load, else None."""
+        now = time.monotonic()
+        if not force and now - self._last_poll < self.cfg.modelPollSeconds:
+            return None
+        self._last_poll = now
+        found = latest_model(self.cfg.models_dir)
+        if found is None:
+            if self.current is None:
+                self.current = Net(RANDOM_MODEL_NAME, RandomEvaluator(int(self.rng.integers(1 << 63))),
+                                   search_core.NNCache(self.cfg.nnCacheSizePowerOfTwo))
+                log.info("no model yet: playing with the random net",
+                         extra=kv(models_dir=self.cfg.models_dir or "(none)"))
+                return self.current
+            return None    # models disappeared: keep playing with what we have, as KataGo does
+        key = (found.path, found.mtime)
+        if key == self._key or key in self._bad:
+            return None
+        from goloop.common.evaluator import Evaluator
+        try:
+            evaluator = Evaluator.from_file(found.path, device=self.device)
+        except (OSError, ValueError) as e:
+            self._bad.add(key)
+            log.error("cannot load model, keeping the current one", extra=kv(path=found.path, error=str(e)))
+            return None
+        self._key = key
+        self.current = Net(found.name, evaluator, search_core.NNCache(self.cfg.nnCacheSizePowerOfTwo))
+        log.info("loaded model", extra=kv(name=found.name, path=found.path, device=self.device))
+        return self.current
+
+
+class _Stats:
+    def __init__(self):
+        self.start = time.monotonic()
+        self.games = 0
+        self.rows = 0
+        self.turns = 0
+        self.cheap = 0
+        self.full = 0
+        self.dropped = 0
+
+
+def run_selfplay(cfg, progress: bool = True) -> int:
+    """Play games until SIGINT/SIGTERM or maxGamesTotal; returns the exit code."""
+    rng = _seed_rng(cfg.seed)
+    device = resolve_device(cfg.device)
+    loader = NetLoader(cfg, device, rng)
+    loader.poll(force=True)
+    if loader.current is None:
+        raise RuntimeError("no model could be loaded and no random net was made")
+    stop = {"n": 0}
+
+    def on_signal(signum, frame):
+        stop["n"] += 1
+        log.info("stop requested: dropping unfinished games, writing what is done",
+                 extra=kv(signal=signal.Signals(signum).name))
+        if stop["n"] >= 2:
+            raise KeyboardInterrupt
+
+    old_handlers = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    ctx = GameContext(cfg, loader.current, stopping=lambda: stop["n"] > 0)
+    writer = DataWriter(cfg.output_dir, cfg.dataBoardLen, cfg.maxRowsPerTrainFile,
+                        cfg.firstFileRandMinProp, rng, describe_config(cfg), cfg.writeSgfs)
+    sched = Scheduler(cfg.dataBoardLen, cfg.nnMaxBatchSize)
+    forks: List = []
+    stats = _Stats()
+    started = 0
+    limit = cfg.max_games_total
+    bar = None
+    if progress:
+        from tqdm import tqdm
+        bar = tqdm(total=limit or None, unit="game", desc="selfplay", dynamic_ncols=True)
+    try:
+        while True:
+            new_net = loader.poll()
+            if new_net is not None:
+                ctx.net = new_net
+            while (not stop["n"] and len(sched) < cfg.numGameThreads
+                   and (limit == 0 or started < limit)):
+                fork = forks.pop(int(rng.integers(len(forks)))) if forks else None
+                start = draw_game_start(cfg, rng, fork_history=fork)
+                sched.add(play_game(ctx, start, np.random.default_rng(int(rng.integers(1 << 63)))), started)
+                started += 1
+            if not sched.busy:
+                break
+            for _, outcome in sched.step():
+                if outcome is None:
+                    stats.dropped += 1
+                    continue
+                _write(outcome, writer, cfg, rng, stats)
+                for f in outcome.forks:
+                    if len(forks) >= MAX_FORK_QUEUE:
+                        forks[int(rng.integers(len(forks)))] = f
+                    else:
+                        forks.append(f)
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(rows=writer.rows_written + writer.pending_rows(), refresh=False)
+                if stats.games % cfg.logGamesEvery == 0:
+                    _log_progress(stats, sched, writer, ctx)
+    except KeyboardInterrupt:
+        log.info("second stop request: exiting after writing finished rows")
+    finally:
+        if bar is not None:
+            bar.close()
+        for s, h in old_handlers.items():
+            signal.signal(s, h)
+        writer.flush()
+        _log_progress(stats, sched, writer, ctx, final=True)
+    return 0
+
+
+def _write(outcome, writer: DataWriter, cfg, rng, stats: _Stats) -> None:
+    game = outcome.finished
+    made = rows.game_rows(game, cfg.dataBoardLen, rng, outcome.turn_weights, outcome.side_weights)
+    stats.rows += writer.add_game(outcome.model_name, made, outcome.record)
+    stats.games += 1
+    stats.turns += len(game.turns)
+    stats.cheap += outcome.num_cheap
+    stats.full += outcome.num_full
+
+
+def _log_progress(stats: _Stats, sched: Scheduler, writer: DataWriter, ctx, final: bool = False) -> None:
+    elapsed = max(1e-9, time.monotonic() - stats.start)
+    s = sched.stats
+    log.info("selfplay finished" if final else "selfplay progress", extra=kv(
+        games=stats.games, games_per_min=round(60.0 * stats.games / elapsed, 2),
+        rows=stats.rows, rows_written=writer.rows_written, files=writer.files_written,
+        moves=stats.turns, cheap_searches=stats.cheap, full_searches=stats.full,
+        dropped_games=stats.dropped, nn_evals=s.rows_evaluated,
+        nn_evals_per_s=round(s.rows_evaluated / elapsed, 1), avg_batch=round(s.average_batch, 1),
+        nn_time_pct=round(100.0 * s.nn_seconds / max(1e-9, s.total_seconds), 1),
+        model=ctx.net.name, elapsed_s=round(elapsed, 1)))
