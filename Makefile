@@ -25,6 +25,7 @@ test:
 bench:
 	$(PYTHON) bench/board_bench.py
 	$(PYTHON) bench/nn_bench.py
+	$(PYTHON) bench/selfplay_bench.py
 
 clean:
 	rm -rf build *.egg-info

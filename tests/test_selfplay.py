@@ -196,3 +196,10 @@ def test_stop_request_writes_finished_games_and_exits(tmp_path, monkeypatch):
     assert len(games) == 3
     assert glob.glob(str(tmp_path / "selfplay" / "random" / "tdata" / "*.npz"))
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+@pytest.mark.parametrize("name", ["selfplay_9x9.cfg", "selfplay_19x19.cfg"])
+def test_shipped_configs_load(name):
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "configs", name)
+    cfg = load_config(SelfplayConfig, path)
+    assert cfg.cheapSearchVisits < cfg.maxVisits and max(cfg.bSizes) <= cfg.dataBoardLen
