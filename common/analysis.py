@@ -22,7 +22,7 @@ class MoveInfo:
     move: Move
     visits: int                  # visits of the child node
     edge_visits: int             # visits through this root edge (differs under transpositions)
-    weight: float                # child weight used for selection (≈ edge visits)
+    weight: float                # weight through this root edge (KataGo's weightSum, JSON `edgeWeight`)
     prior: float                 # root policy after root temperature/noise
     white_utility: float         # average utility of the child, White's view
     white_winrate: float         # (1 + win - loss) / 2, White's view, in [0, 1]
@@ -38,6 +38,13 @@ class MoveInfo:
     is_symmetry_of: Move = None  # set on rows copied from a symmetric move (root symmetry pruning)
     ownership: Optional[np.ndarray] = None        # (Y, X) White's view, when movesOwnership asked
     ownership_stdev: Optional[np.ndarray] = None
+    # None below = the search did not say; front-ends then leave the key out.
+    play_selection_value: Optional[float] = None  # what the move choice samples (visits, LCB-adjusted
+    #                                               when useLcbForSelection); 0 for unvisited rows
+    no_result_value: Optional[float] = None       # average no-result probability below the move
+    child_weight: Optional[float] = None          # the child node's whole weight (childWeightSum),
+    #                                               printed as `weight`; equals `weight` unless the
+    #                                               child is a transposition also reached another way
 
 
 @dataclass
@@ -60,6 +67,7 @@ class RootInfo:
     raw_var_time_left: float
     next_player: int             # 1 black, 2 white: who moves at the root
     sym_hash: str = ""           # position identity for front-ends (thisHash/symHash), optional
+    raw_white_score_stdev: Optional[float] = None  # raw NN score stdev (rawScoreSelfplayStdev)
 
 
 @dataclass

@@ -23,6 +23,10 @@ from goloop.common.rules import KoRule, ScoringRule
 from goloop.common.symmetry import NUM_SYMMETRIES, apply_symmetry, inverse_symmetry
 
 
+TRACE_AFTER = 3     # calls with one input shape before it is traced
+MAX_TRACES = 256    # traced shapes kept (every batch size up to nnMaxBatchSize 128, 2 board sizes)
+
+
 @dataclass
 class EvalRequest:
     """One position to evaluate: a History, for `next_player` (default: whoever is to move)."""
@@ -61,6 +65,7 @@ class Evaluator:
         # shape, made on first use. Off on GPU, where autocast does the job.
         self.jit = (self.device.type == "cpu") if jit is None else jit
         self._traced: dict = {}
+        self._seen: dict = {}
         self.draw_equivalent_wins_for_white = draw_equivalent_wins_for_white
         self.enable_passing_hacks = enable_passing_hacks
         m = info.multipliers
@@ -114,19 +119,27 @@ class Evaluator:
         return policy, value, score, ownership
 
     def _forward(self, inp: torch.Tensor, glob: torch.Tensor):
-        """(policy, value, score values, ownership) of the exported heads."""
+        """(policy, value, score values, ownership) of the exported heads.
+
+        A shape is traced only once it has been seen TRACE_AFTER times: selfplay's batch sizes
+        wander over 1..nnMaxBatchSize, and tracing every passing size costs more than eager
+        evaluation of the rare ones."""
         if not self.jit:
             return tuple(self.model.engine_output(self.model(inp, glob)))
         key = tuple(inp.shape)
         traced = self._traced.get(key)
         if traced is None:
+            seen = self._seen.get(key, 0) + 1
+            self._seen[key] = seen
+            if seen < TRACE_AFTER:
+                return tuple(self.model.engine_output(self.model(inp, glob)))
             with torch.no_grad(), warnings.catch_warnings():
                 # TorchScript is deprecated in favour of torch.compile, which on CPU needs a
                 # C++ toolchain at run time and minutes of compilation; tracing still works.
                 warnings.simplefilter("ignore")
                 traced = torch.jit.optimize_for_inference(torch.jit.freeze(
                     torch.jit.trace(_Heads(self.model).eval(), (inp, glob), check_trace=False)))
-            if len(self._traced) >= 64:  # many batch sizes: keep memory bounded
+            if len(self._traced) >= MAX_TRACES:  # keep memory bounded
                 self._traced.clear()
             self._traced[key] = traced
         return traced(inp, glob)

@@ -10,6 +10,7 @@ Reports are common/analysis.py's dataclasses, White's view.
 """
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -333,7 +334,9 @@ class Searcher:
         for d in data:
             for s in syms:
                 mv = core.sym_move(d["move"], s)
-                if mv in done or core.avoided_at_root(mv):
+                # KataGo leaves avoided moves out only when it adds symmetric rows; otherwise
+                # (minmoves filling) they appear as unvisited rows.
+                if mv in done or (len(syms) > 1 and core.avoided_at_root(mv)):
                     continue
                 done.add(mv)
                 winrate = 0.5 * (1.0 + d["win_loss"])
@@ -348,7 +351,10 @@ class Searcher:
                     pv=[core.sym_move(m, s) for m in d["pv"]] if include_pv else [mv],
                     pv_visits=list(d["pv_visits"]) if include_pv else [int(d["visits"])],
                     pv_edge_visits=list(d["pv_edge_visits"]) if include_pv else [int(d["edge_visits"])],
-                    is_symmetry_of=d["move"] if s != 0 else None)
+                    is_symmetry_of=d["move"] if s != 0 else None,
+                    play_selection_value=float(d.get("play_selection_value", 0.0)),
+                    no_result_value=float(d.get("no_result", 0.0)),
+                    child_weight=float(d.get("child_weight", 0.0)))
                 if include_moves_ownership and d["child_index"] >= 0:
                     own = core.tree_ownership(d["child_index"])
                     if own is not None:
@@ -362,7 +368,8 @@ class Searcher:
             raw_white_lead=float(nn["lead"]), raw_white_score_mean=float(nn["score_mean"]),
             raw_no_result=float(nn["no_result"]), raw_st_winloss_error=float(nn["st_wl_error"]),
             raw_st_score_error=float(nn["st_score_error"]),
-            raw_var_time_left=float(nn["var_time_left"]), next_player=pla)
+            raw_var_time_left=float(nn["var_time_left"]), next_player=pla,
+            raw_white_score_stdev=math.sqrt(max(0.0, float(nn["score_mean_sq"]) - float(nn["score_mean"]) ** 2)))
         result = Analysis(root=root, moves=moves, policy=nn["policy"], elapsed_s=self._elapsed)
         if include_ownership:
             own = core.tree_ownership()

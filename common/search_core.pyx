@@ -2763,7 +2763,8 @@ cdef class SearchCore:
             ws = c.weight_sum * (<double>ev / denom)
             wsq = c.weight_sq_sum * (<double>ev / denom)
             cws = c.weight_sum
-        d = {"loc": loc, "move": self._move_of(loc), "edge_visits": ev, "visits": cv, "prior": prior}
+        d = {"loc": loc, "move": self._move_of(loc), "edge_visits": ev, "visits": cv, "prior": prior,
+             "child_weight": cws}
         if cv <= 0 or cws <= 1e-30:
             su = self._score_utility(psm, psm * psm + psd * psd)
             wl = pwl + (fpu - pu) if self.p.wl_factor == 1.0 else 0.0

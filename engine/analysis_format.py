@@ -8,6 +8,9 @@ rounding and array layouts must match KataGo v1.17.2 (Search::getAnalysisJson) e
   winrate, lcb -> 1 - x; utility, utilityLcb, scoreMean/scoreLead/scoreSelfplay -> -x.
   Stdevs, visits, priors and no-result probabilities have no side.
 * `scoreMean` carries the lead (legacy tools read it), `scoreSelfplay` the score mean.
+* A move's `weight` is its child node's whole weight, `edgeWeight` the weight through the root
+  edge (they differ only for transpositions); `playSelectionValue` is what the move choice
+  samples. Keys whose value the searcher did not provide are left out.
 * Numbers are rounded to 8 significant digits (KataGo's roundDynamic); ownership to 1e-6.
 * Ownership and policy are row-major from the top-left point (A19 on 19x19), policy with the pass
   last and -1 for illegal moves.
@@ -114,7 +117,7 @@ def move_info_json(mi, history, flip: bool, options, prevent_encore: bool) -> di
     out: dict[str, Any] = {
         "move": format_location(mi.move, xs, ys),
         "visits": int(mi.visits),
-        "weight": round_dynamic(mi.weight),
+        "weight": round_dynamic(mi.weight if mi.child_weight is None else mi.child_weight),
         "utility": round_dynamic(sign * mi.white_utility),
         "winrate": round_dynamic(winrate),
         "scoreMean": round_dynamic(sign * mi.white_lead),
@@ -127,14 +130,11 @@ def move_info_json(mi, history, flip: bool, options, prevent_encore: bool) -> di
         "order": int(mi.order),
         "edgeVisits": int(mi.edge_visits),
     }
-    edge_weight = getattr(mi, "edge_weight", None)
-    out["edgeWeight"] = round_dynamic(mi.weight if edge_weight is None else edge_weight)
-    play_selection_value = getattr(mi, "play_selection_value", None)
-    if play_selection_value is not None:
-        out["playSelectionValue"] = round_dynamic(play_selection_value)
-    no_result = getattr(mi, "no_result_value", None)
-    if options.include_no_result_value and no_result is not None:
-        out["noResultValue"] = round_dynamic(no_result)
+    out["edgeWeight"] = round_dynamic(mi.weight)
+    if mi.play_selection_value is not None:
+        out["playSelectionValue"] = round_dynamic(mi.play_selection_value)
+    if options.include_no_result_value and mi.no_result_value is not None:
+        out["noResultValue"] = round_dynamic(mi.no_result_value)
     if mi.is_symmetry_of is not None:
         out["isSymmetryOf"] = format_location(mi.is_symmetry_of, xs, ys)
 
@@ -175,9 +175,8 @@ def root_info_json(root, history, flip: bool) -> dict:
         "symHash": sym_hash,
         "currentPlayer": "B" if root.next_player == BLACK else "W",
     }
-    raw_stdev = getattr(root, "raw_white_score_stdev", None)
-    if raw_stdev is not None:
-        out["rawScoreSelfplayStdev"] = round_dynamic(raw_stdev)
+    if root.raw_white_score_stdev is not None:
+        out["rawScoreSelfplayStdev"] = round_dynamic(root.raw_white_score_stdev)
     return out
 
 

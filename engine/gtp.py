@@ -23,7 +23,11 @@ place_free_handicap uses the standard pattern (see gtp_handicap).
 Some replies outlive their command: analysis streams `info` lines from the search thread until
 the next input line. So the loop (`serve`) reads input in its own thread, any input line first
 stops the running background job (`GtpEngine.stop_background`), and every write goes through
-one locked stream (`GtpEngine.out`, gtp_stream).
+one locked stream (`GtpEngine.out`, gtp_stream). Pondering (gtp_search, `ponderingEnabled`) is
+the one background job that is quieter about it, as in KataGo: it starts after a command that
+set `maybe_ponder` (play, a genmove that played, komi or time_left once moves were played), and
+only commands that need the search or change the game stop it; empty lines, unknown commands
+and pure queries (PONDER_TRANSPARENT) leave it running.
 """
 from __future__ import annotations
 
@@ -50,7 +54,7 @@ from goloop.engine.gtp_position import (
 from goloop.engine.gtp_protocol import (
     GtpError, clean_line, expect_args, format_reply, parse_color, parse_command, parse_float,
     parse_int, parse_stone_vertex, parse_vertex)
-from goloop.engine.gtp_stream import BackgroundJob, GtpOutput
+from goloop.engine.gtp_stream import PONDER_JOB, BackgroundJob, GtpOutput
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +64,15 @@ MIN_SIZE, MAX_SIZE = 2, 19
 Handler = Callable[[list[str]], Optional[str]]
 """A command: the argument list in, the reply text out (None when the handler wrote its reply
 itself through `GtpEngine.out`, as streaming commands do); GtpError for a `?` reply."""
+
+# Commands that neither use the search nor change the game or the search settings: KataGo
+# answers them without stopping a ponder (time settings only matter to a genmove's own clock).
+PONDER_TRANSPARENT = frozenset((
+    "protocol_version", "name", "version", "known_command", "list_commands", "showboard",
+    "get_komi", "kata-get-rules", "is_legal", "printsgf", "cputime", "gomill-cpu_time",
+    "kata-list-params", "kata-get-param", "kata-get-params", "kata-list_time_settings",
+    "kata-debug-print-tc", "time_settings", "kgs-time_settings", "kata-time_settings",
+    "time_left"))
 
 
 @dataclass(frozen=True)
@@ -127,6 +140,7 @@ class GtpEngine:
         self.out = GtpOutput(io.StringIO())
         self.command_id: Optional[int] = None
         self.background: Optional[BackgroundJob] = None
+        self.maybe_ponder = False  # set by a command after which KataGo (re)starts pondering
         self.game_reset_listeners: list[Callable[[], None]] = []
         self.close_listeners: list[Callable[[], None]] = []
         for name, handler in (
@@ -224,27 +238,48 @@ class GtpEngine:
 
         For tests and embedding: everything the command writes is collected, and a background job
         it leaves running (an analysis) is stopped at once so that the reply is complete; the
-        command loop (run_gtp) lets such jobs run until the next line instead."""
+        command loop (run_gtp) lets such jobs run until the next line instead. A ponder, which
+        prints nothing, is left running either way (`close` ends it)."""
         sink = io.StringIO()
         previous, self.out = self.out, GtpOutput(sink)
         try:
             replied = self.handle_line(raw_line)
-            self.stop_background()
+            if not self.pondering:  # a ponder writes nothing: it may go on
+                self.stop_background()
         finally:
             self.out = previous
         return sink.getvalue() if replied else None
 
+    @property
+    def pondering(self) -> bool:
+        return self.background is not None and self.background.name == PONDER_JOB
+
+    def _keeps_pondering(self, line: str) -> bool:
+        """Whether `line` leaves a running ponder alone (KataGo stops it only in the handlers
+        that use the search or change the game)."""
+        if not self.pondering or not line:
+            return self.pondering
+        _, command, _ = parse_command(line)
+        return command is None or command.name not in self.commands or \
+            command.name in PONDER_TRANSPARENT
+
     def handle_line(self, raw_line: str) -> bool:
         """Carry out one input line, writing the reply to `out`; False for a line GTP ignores.
 
-        As in KataGo, any line at all (even an empty one) first stops the running background job."""
-        self.stop_background()
+        As in KataGo, any line at all (even an empty one) first stops the running background job,
+        except a ponder, which only commands that need the search or change the game stop; and
+        after a command that asks for it, pondering starts (when enabled)."""
         line = clean_line(raw_line)
+        if not self._keeps_pondering(line):
+            self.stop_background()
         if not line:
             return False
         if self.config.logAllGTPCommunication:
             log.info("Controller: %s", line)
+        self.maybe_ponder = False
         self.out.write(self._reply(line))
+        if self.maybe_ponder and self.search is not None:
+            self.search.maybe_start_pondering()
         return True
 
     def _reply(self, line: str) -> str:
@@ -420,6 +455,7 @@ class GtpEngine:
         expect_args("play", args, 2, "color and vertex")
         color = parse_color(args[0])
         move = parse_vertex(args[1], *self.size)
+        self.maybe_ponder = True  # KataGo: even after refusing the move
         try:
             self.history.play(move, color)
         except ValueError:
@@ -455,6 +491,8 @@ class GtpEngine:
             komi = self.config.ignoreGTPAndForceKomi
         if komi != self.history.rules.komi:
             self.history.set_rules(self.history.rules.with_komi(komi))
+        # A controller may send komi before every move: keep pondering through it (KataGo).
+        self.maybe_ponder = len(self.history.moves) > 0
         return ""
 
     def cmd_get_komi(self, args: list[str]) -> str:

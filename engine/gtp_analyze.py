@@ -12,6 +12,9 @@ number formatting follow KataGo character for character:
 * Values are from the side to move's point of view unless `reportAnalysisWinratesAs` says BLACK or
   WHITE. `scoreMean` repeats `scoreLead` (KataGo keeps the old name for old tools); the tree's mean
   score goes to `scoreSelfplay`. `lcb` is KataGo's winrate-scaled LCB, `utilityLcb` the real one.
+  `weight` is the child node's whole weight (not the weight through the edge, which only the JSON
+  engine prints, as edgeWeight); `noResultValue` (an undocumented key) the move's average
+  no-result probability.
 * A PV that contains a pass is cut after the move that would end the current game phase when
   preventCleanupPhase is on (KataGo's writePVUpToPhaseEnd); pvVisits/pvEdgeVisits follow the cut.
 
@@ -68,8 +71,11 @@ class AnalyzeArgs:
     no_result_value: bool = False
     """An undocumented KataGo key: also print each move's noResultValue."""
     avoid: dict = field(default_factory=dict)
-    """{colour: {move: until_depth}}: moves the search must not try for that colour until that many
-    plies deep (`avoid`; `allow` puts every other point and pass here)."""
+    """{colour: {move: until_depth}} from `avoid`: that colour may not play the move at fewer than
+    until_depth plies below the root (1 = only as the root move). The Searcher's format."""
+    allow: dict = field(default_factory=dict)
+    """{colour: (frozenset of moves, until_depth)} from `allow`: every other point and pass is
+    avoided so for that colour. The Searcher's format."""
 
     @property
     def wants_ownership(self) -> bool:
@@ -137,8 +143,7 @@ def parse_analyze_args(command: str, args: list[str], default_pla: int, x_size: 
 
     opts: dict = {}
     avoid: dict[int, dict[Move, int]] = {}
-    got_avoid: set[int] = set()
-    got_allow: set[int] = set()
+    allow: dict[int, tuple[frozenset, int]] = {}
     kata_flags = {"rootInfo": "root_info", "ownership": "ownership",
                   "ownershipStdev": "ownership_stdev", "movesOwnership": "moves_ownership",
                   "movesOwnershipStdev": "moves_ownership_stdev", "pvVisits": "pv_visits",
@@ -169,21 +174,15 @@ def parse_analyze_args(command: str, args: list[str], default_pla: int, x_size: 
                     moves.append(parse_vertex(piece, x_size, y_size))
                 except GtpError:
                     raise failure from None
-            if (key == "allow" and (color in got_avoid or color in got_allow)) or \
-                    (key == "avoid" and color in got_allow):
+            # KataGo refuses `allow` twice for one colour, and `avoid` with `allow` for one colour;
+            # repeated `avoid`s add up (a later depth for the same move wins).
+            if (key == "allow" and (color in avoid or color in allow)) or \
+                    (key == "avoid" and color in allow):
                 raise failure
-            table = avoid.setdefault(color, {})
             if key == "allow":
-                everything = [(x, y) for y in range(y_size) for x in range(x_size)] + [None]
-                for move in everything:
-                    table[move] = depth
-                for move in moves:
-                    table[move] = 0
-                got_allow.add(color)
+                allow[color] = (frozenset(moves), depth)
             else:
-                for move in moves:
-                    table[move] = depth
-                got_avoid.add(color)
+                avoid.setdefault(color, {}).update((move, depth) for move in moves)
         elif key in ("minmoves", "maxmoves") and _parse_count(value) is not None \
                 and 0 <= _parse_count(value) < MAX_COUNT:
             opts["min_moves" if key == "minmoves" else "max_moves"] = _parse_count(value)
@@ -191,8 +190,8 @@ def parse_analyze_args(command: str, args: list[str], default_pla: int, x_size: 
             opts[kata_flags[key]] = _parse_bool(value)
         else:
             raise failure
-    avoid = {color: {m: d for m, d in table.items() if d > 0} for color, table in avoid.items()}
-    return pla, AnalyzeArgs(style=style, seconds_per_report=interval * 0.01, avoid=avoid, **opts)
+    return pla, AnalyzeArgs(style=style, seconds_per_report=interval * 0.01, avoid=avoid,
+                            allow=allow, **opts)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -293,8 +292,7 @@ def format_lz_line(analysis: Analysis, args: AnalyzeArgs, pla: int, perspective:
 
 def format_kata_line(analysis: Analysis, args: AnalyzeArgs, pla: int, perspective: str,
                      x_size: int, y_size: int, history=None, prevent_encore: bool = True,
-                     pv_len: Optional[int] = None, no_result_values: Optional[list] = None
-                     ) -> Optional[str]:
+                     pv_len: Optional[int] = None) -> Optional[str]:
     """One `kata-analyze` (or Sabaki `analyze`) output line without newline; None when KataGo
     would print nothing (no root values yet, or no move to report)."""
     if analysis.root is None:
@@ -313,7 +311,7 @@ def format_kata_line(analysis: Analysis, args: AnalyzeArgs, pla: int, perspectiv
         return " ".join(d(v) for v in _row_major(values, x_size, y_size))
 
     out = []
-    for k, info in enumerate(moves):
+    for info in moves:
         winrate = info.white_winrate
         lcb = info.white_lcb
         if flip:
@@ -331,14 +329,13 @@ def format_kata_line(analysis: Analysis, args: AnalyzeArgs, pla: int, perspectiv
             "scoreLead", d(lead),
             "scoreSelfplay", d(sign * info.white_score_mean),
         ]
-        if args.no_result_value:
-            value = no_result_values[k] if no_result_values is not None else 0.0
-            fields += ["noResultValue", d(value)]
+        if args.no_result_value and info.no_result_value is not None:
+            fields += ["noResultValue", d(info.no_result_value)]
         fields += [
             "prior", d(info.prior),
             "lcb", d(lcb),
             "utilityLcb", d(sign * info.white_utility_lcb),
-            "weight", d(info.weight),
+            "weight", d(info.weight if info.child_weight is None else info.child_weight),
         ]
         if info.is_symmetry_of is not None:
             fields += ["isSymmetryOf", _vertex(info.is_symmetry_of, x_size, y_size)]

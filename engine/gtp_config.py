@@ -38,10 +38,11 @@ class SearchKeys:
                                   "on a fast default clock (1 s + 5x5 s byo-yomi).", 1, BIG)
     maxPlayouts: Optional[int] = _f("Playouts (new visits) per genmove search.", 1, BIG)
     maxTime: Optional[float] = _f("Seconds per genmove search at most (on top of the clock).", 0.0, 1e20)
-    maxVisitsPondering: Optional[int] = _f("maxVisits while pondering (pondering is not "
-                                           "implemented in goloop).", 1, BIG)
-    maxPlayoutsPondering: Optional[int] = _f("maxPlayouts while pondering (not implemented).", 1, BIG)
-    maxTimePondering: Optional[float] = _f("maxTime while pondering (not implemented).", 0.0, 1e20)
+    maxVisitsPondering: Optional[int] = _f("maxVisits while pondering (ponderingEnabled); "
+                                           "unlimited if unset.", 1, BIG)
+    maxPlayoutsPondering: Optional[int] = _f("maxPlayouts while pondering; unlimited if unset.",
+                                             1, BIG)
+    maxTimePondering: Optional[float] = _f("maxTime while pondering; unlimited if unset.", 0.0, 1e20)
     lagBuffer: Optional[float] = _f("Seconds kept back on the clock for network and GUI lag "
                                     "(KataGo's default 0; its example config sets 1.0).", 0.0, 3600.0)
     searchFactorAfterOnePass: Optional[float] = _f(
@@ -173,8 +174,8 @@ class GenmoveKeys:
         "SIDETOMOVE", "Point of view of analysis values: BLACK, WHITE or SIDETOMOVE "
                       "(any case; b and w too).")
     ponderingEnabled: bool = setting(
-        False, "Search during the opponent's turn. Accepted for compatibility; goloop does not "
-               "ponder, so this has no effect.")
+        False, "Keep searching in the background after genmove or play, until the next command "
+               "that needs the search, so that the next genmove reuses that tree.")
     cleanupBeforePass: str = setting(
         "auto", "auto, true or false: capture dead stones before passing (auto: when friendlyPassOk "
                 "is false under area scoring).")

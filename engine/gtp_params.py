@@ -74,7 +74,9 @@ FIXED_AFTER_START = ("nodeTableShardsPowerOfTwo", "useEvalCache", "evalCacheMinV
 FALLBACK_DEFAULTS = {"rootPolicyOptimism": 0.2, "playoutDoublingAdvantage": 0.0,
                      "drawEquivalentWinsForWhite": 0.5, "wideRootNoise": 0.0,
                      "numSearchThreads": 1, "maxVisits": 1 << 50, "maxPlayouts": 1 << 50,
-                     "maxTime": 1e20, "lagBuffer": 0.0, "searchFactorAfterOnePass": 1.0,
+                     "maxTime": 1e20, "maxVisitsPondering": 1 << 50,
+                     "maxPlayoutsPondering": 1 << 50, "maxTimePondering": 1e20, "lagBuffer": 0.0,
+                     "searchFactorAfterOnePass": 1.0,
                      "searchFactorAfterTwoPass": 1.0, "winLossUtilityFactor": 1.0,
                      "staticScoreUtilityFactor": 0.1, "dynamicScoreUtilityFactor": 0.3,
                      "playoutDoublingAdvantagePla": None, "antiMirror": False,
@@ -149,10 +151,11 @@ def _player_name(text: Optional[str]) -> str:
     return "BLACK" if t in ("b", "black") else "WHITE" if t in ("w", "white") else ""
 
 
-# Search keys the GTP front end itself uses (time planning), so they are not "without effect"
-# even though SearchParams has no such field.
+# Search keys the GTP front end itself uses (time planning, pondering limits), so they are not
+# "without effect" even though SearchParams has no such field.
 GTP_HANDLED_KEYS = ("lagBuffer", "overallocateTimeFactor", "midgameTimeFactor",
-                    "midgameTurnPeakTime", "endgameTurnTimeDecay")
+                    "midgameTurnPeakTime", "endgameTurnTimeDecay", "maxVisitsPondering",
+                    "maxPlayoutsPondering", "maxTimePondering")
 
 
 class ParamState:

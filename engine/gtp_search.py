@@ -23,9 +23,23 @@ Attached by gtp_nn when a model is loaded. Behaviour follows KataGo v1.17.2's gt
   `kata-set-params`) see gtp_params; `clear_cache`, `stop`, `cputime`/`gomill-cpu_time` (wall
   time spent in genmove-type commands), `kata-benchmark N`.
 
-Not implemented: pondering (`ponderingEnabled` is accepted and reported but nothing searches
-between moves); `avoid`/`allow` are parsed and checked but the search cannot avoid moves (a
-warning is logged); antiMirror; pattern-avoidance tables; the human SL model. A search for the
+* The analysis commands' `avoid` / `allow` arguments (kata-, lz- and Sabaki flavours, genmove
+  ones included) go to the search as KataGo's avoidMoveUntilByLoc: for the colour named, the
+  moves listed (`avoid`), or every move but those (`allow`, pass included), may not be played at
+  fewer than untilDepth plies below the root. They last for that one command: every search
+  command sets them anew (to nothing for plain genmove), and a change clears the tree.
+
+* Pondering (`ponderingEnabled`, also through kata-set-param): after `play`, after a genmove
+  that played its move, and after `komi` or `time_left` once the game has moves, the position is
+  searched in the background for whoever is to move, until a command that needs the search or
+  changes the game (see gtp.PONDER_TRANSPARENT for those that do not) stops it; the tree is kept,
+  so the next genmove starts from it. Limits are maxVisitsPondering, maxPlayoutsPondering and
+  maxTimePondering (unlimited by default) times the last genmove's play-faster factor and the
+  after-pass factors; no clock applies. As KataGo, the search stays "for" the engine's side
+  (the colour of the last non-ponder search): a playoutDoublingAdvantage without its own colour
+  is given to that side, not to the player to move. goloop does not ponder a finished game.
+
+Not implemented: antiMirror; pattern-avoidance tables; the human SL model. A search for the
 colour not to move uses KataGo's restarted history, but the move is then played on the full game
 (KataGo keeps playing on the restarted one).
 """
@@ -55,7 +69,7 @@ from goloop.engine.gtp_analyze import AnalyzeArgs, format_analysis_line, parse_a
 from goloop.engine.gtp_nn import history_for_player
 from goloop.engine.gtp_params import ParamState, cpp_general, parse_set_params_json
 from goloop.engine.gtp_protocol import GtpError, expect_args, parse_color
-from goloop.engine.gtp_stream import BackgroundJob, full_reply, header
+from goloop.engine.gtp_stream import PONDER_JOB, BackgroundJob, full_reply, header
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +118,25 @@ def noiseless_params(params, visits: int):
         numSearchThreads=min(threads, (visits + 7) // 8))
 
 
+# SearchParams fields that bound a search without changing what its tree holds.
+BUDGET_FIELDS = ("maxVisits", "maxPlayouts", "maxTime", "searchFactorAfterOnePass",
+                 "searchFactorAfterTwoPass")
+
+
+def _only_budget_differs(old, new) -> bool:
+    """Whether `new` is `old` with at most BUDGET_FIELDS changed."""
+    if old is None or new is None or type(old) is not type(new):
+        return False
+    return _replace_known(old, **{f: getattr(new, f) for f in BUDGET_FIELDS if hasattr(new, f)}) == new
+
+
+def _pda_follows_root(params) -> bool:
+    """Whether a playoutDoublingAdvantage is on and goes to the side searched for (no colour of
+    its own)."""
+    return getattr(params, "playoutDoublingAdvantage", 0.0) != 0.0 and \
+        not getattr(params, "playoutDoublingAdvantagePla", "")
+
+
 def white_winloss(analysis: Analysis) -> float:
     """The root's win minus loss, White's view."""
     return 2.0 * analysis.root.white_winrate - 1.0
@@ -134,9 +167,6 @@ class SearchCommands:
         for key in self.params.unsupported_keys():
             log.warning("config key %s is accepted for KataGo compatibility but the goloop search "
                         "does not implement it; it has no effect", key)
-        if config.ponderingEnabled:
-            log.warning("ponderingEnabled: goloop does not ponder; the engine only searches on "
-                        "its own turn")
         if searcher_factory is None:
             from goloop.common.search import Searcher
             searcher_factory = Searcher
@@ -150,6 +180,8 @@ class SearchCommands:
         self.recent_winloss: list[float] = []
         self.dynamic_pda_for_white = 0.0
         self.genmove_time_sum = 0.0
+        self.last_search_factor = 1.0          # KataGo's lastSearchFactor, for pondering
+        self.search_is_for: Optional[int] = None  # KataGo's plaThatSearchIsFor
         self.rng = np.random.default_rng()
         engine.game_reset_listeners.append(self._game_reset)
         self._board_final_status_list = engine.cmd_final_status_list
@@ -205,8 +237,13 @@ class SearchCommands:
         return self.engine.history
 
     def _use_params(self, params) -> None:
+        """Switch the searcher to `params`. Parameters that differ only in the search budget
+        keep the tree: KataGo applies its per-search factors (play faster when winning, after
+        passes) inside the search without touching its parameters, where goloop hands them to
+        the searcher as parameters, so this is no change to KataGo's search."""
         if params is not self.params_in_use:
-            self.searcher.set_params(params)
+            keep = _only_budget_differs(self.params_in_use, params)
+            self.searcher.set_params(params, keep_tree=keep)
             self.params_in_use = params
 
     def _prepare(self, pla: int, params, hist: Optional[History] = None) -> History:
@@ -214,7 +251,12 @@ class SearchCommands:
         self._use_params(params)
         if hist is None:
             hist = history_for_player(self.history, pla).copy()
+        if self.search_is_for not in (None, pla) and _pda_follows_root(params):
+            # KataGo: the tree's values carry the doubling advantage of the side it searched
+            # for; searching for the other side needs new evaluations.
+            self.searcher.clear_tree()
         self.searcher.set_position(hist)
+        self.search_is_for = pla
         return hist
 
     def _own_in_tree(self, wanted: bool) -> None:
@@ -223,12 +265,13 @@ class SearchCommands:
         if hasattr(self.searcher, "include_ownership_in_tree"):
             self.searcher.include_ownership_in_tree = wanted
 
-    def _set_avoid(self, avoid: dict) -> None:
-        setter = getattr(self.searcher, "set_avoid_moves", None)
-        if setter is not None:
-            setter(avoid)
-        elif avoid:
-            log.warning("avoid/allow: the search has no way to avoid moves; ignored")
+    def _set_avoid(self, aargs: Optional[AnalyzeArgs]) -> None:
+        """KataGo's setAvoidMoveUntilByLoc before every search: the command's avoid/allow, or
+        none (which also lifts what an earlier analysis command asked for)."""
+        if aargs is None:
+            self.searcher.set_avoid_moves(avoid={}, allow={})
+        else:
+            self.searcher.set_avoid_moves(avoid=aargs.avoid, allow=aargs.allow)
 
     def _analysis(self, aargs: Optional[AnalyzeArgs]) -> Optional[Analysis]:
         """The searcher's report with what an analysis command needs; None before the search has
@@ -351,10 +394,11 @@ class SearchCommands:
         search_factor = gtp_policy.search_factor_when_winning(
             self.config.searchFactorWhenWinningThreshold, self.config.searchFactorWhenWinning,
             params.winLossUtilityFactor, self.recent_winloss, pla)
+        self.last_search_factor = search_factor
         hist = history_for_player(self.history, pla).copy()
         params, max_visits, max_time = self._limits(params, hist, pla, search_factor)
         hist = self._prepare(pla, params, hist)
-        self._set_avoid(aargs.avoid if aargs is not None else {})
+        self._set_avoid(aargs)
         if aargs is not None:
             self._own_in_tree(aargs.wants_ownership)
         report = None
@@ -399,6 +443,7 @@ class SearchCommands:
                 self.history.play(move, pla)
             except ValueError:
                 raise RuntimeError(f"Engine chose move {reply} but playing it failed") from None
+            self.engine.maybe_ponder = True
         return reply, False, False
 
     def cmd_genmove(self, name: str, args: list[str], play: bool, debug: bool = False) -> str:
@@ -488,7 +533,8 @@ class SearchCommands:
         self._use_params(params)
         self.searcher.clear_tree()
         self.searcher.set_position(hist)
-        self._set_avoid({})
+        self.search_is_for = hist.next_player
+        self._set_avoid(None)
         result = self._search(visits, None)
         if ownership:
             result = self.searcher.analysis(include_ownership=True, include_moves_ownership=False,
@@ -588,7 +634,7 @@ class SearchCommands:
         params = _replace_known(self.params.analysis, maxVisits=UNLIMITED_VISITS,
                                 maxPlayouts=UNLIMITED_VISITS, maxTime=UNLIMITED_TIME)
         hist = self._prepare(pla, params)
-        self._set_avoid(aargs.avoid)
+        self._set_avoid(aargs)
         self._own_in_tree(aargs.wants_ownership)
         report = self._reporter(aargs, pla, hist, out)
         out.write(header(command_id))
@@ -598,6 +644,50 @@ class SearchCommands:
 
         self.engine.start_background(BackgroundJob(name, run, out, on_stop="\n"))
         return None
+
+    # ---- pondering ---------------------------------------------------------------------------------
+
+    def maybe_start_pondering(self) -> None:
+        """KataGo's ponder(), called by the engine after a command that asks for it: when
+        pondering is enabled and nothing else runs in the background, search the current
+        position (whoever is to move) until stopped or out of the pondering limits."""
+        running = self.engine.background
+        if not self.params.pondering_enabled or (running is not None and running.running):
+            return
+        hist = self.history.copy()
+        if hist.is_finished:
+            return
+        base = self.params_in_use
+        value = self.params.value
+        factor = self.last_search_factor * gtp_policy.pass_search_factor(
+            hist, value("searchFactorAfterOnePass"), value("searchFactorAfterTwoPass"))
+        visits, playouts = value("maxVisitsPondering"), value("maxPlayoutsPondering")
+        max_time = value("maxTimePondering")
+        if factor != 1.0:
+            visits = int(math.ceil(min(float(NO_LIMIT), visits * factor)))
+            playouts = int(math.ceil(min(float(NO_LIMIT), playouts * factor)))
+            max_time = max_time * factor
+        changes = {}
+        if _pda_follows_root(base):
+            search_is_for = self.search_is_for or 3 - hist.next_player
+            changes["playoutDoublingAdvantagePla"] = "BLACK" if search_is_for == BLACK else "WHITE"
+        ponder_params = _replace_known(base, searchFactorAfterOnePass=1.0,
+                                       searchFactorAfterTwoPass=1.0,
+                                       maxPlayouts=max(1, min(playouts, UNLIMITED_VISITS)), **changes)
+        # Only the limits (and the PDA colour, to the same effect) differ from the parameters in
+        # use: the tree stays valid both ways (KataGo's setParamsNoClearing).
+        self.searcher.set_params(ponder_params, keep_tree=True)
+        self.params_in_use = ponder_params
+        self.searcher.set_position(hist)
+
+        def run(stop_event) -> None:
+            try:
+                self._search(min(visits, UNLIMITED_VISITS), max_time, stop_event)
+            finally:
+                self.searcher.set_params(base, keep_tree=True)
+                self.params_in_use = base
+
+        self.engine.start_background(BackgroundJob(PONDER_JOB, run, self.engine.out))
 
     # ---- simple commands ---------------------------------------------------------------------------
 
@@ -672,6 +762,8 @@ class SearchCommands:
             self.clocks[color] = self.clocks[color].apply_time_left(seconds, stones)
         except TimeControlError as e:
             raise GtpError(str(e)) from None
+        # A controller may send time_left before every move: keep pondering through it (KataGo).
+        self.engine.maybe_ponder = len(self.history.moves) > 0
         return ""
 
     def cmd_debug_print_tc(self, args: list[str]) -> str:

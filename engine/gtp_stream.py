@@ -16,6 +16,9 @@ from typing import Callable, Optional, TextIO
 
 log = logging.getLogger(__name__)
 
+# The name of the background job that ponders (gtp_search), which the loop treats apart.
+PONDER_JOB = "ponder"
+
 
 class GtpOutput:
     """Thread-safe writer of reply text. Text is sent as ASCII (anything else becomes `?`, which

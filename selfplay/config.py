@@ -149,8 +149,10 @@ class SelfplayConfig(SelfplaySearchKeys):
                                       "many random legal moves.", min=1, max=100)
     earlyForkGameMaxChoices: int = setting(12, "... and at most this many (early forks).", min=1, max=100)
     forkGameMaxChoices: int = setting(36, "... and at most this many (late forks).", min=1, max=100)
-    sekiForkHackProb: float = setting(0.02, "Accepted for compatibility (the seki fork queue is "
-                                      "not implemented).", min=0.0, max=1.0)
+    sekiForkHackProb: float = setting(0.02, "Start a game from the seki fork queue this often: "
+                                      "positions near the end of games that left unowned "
+                                      "points, replayed under re-drawn scoring rules.",
+                                      min=0.0, max=1.0)
 
     # --- Search budget and recorded rows ----------------------------------------------------------
     cheapSearchProb: float = setting(0.75, "Playout cap randomization: a move gets a cheap search "

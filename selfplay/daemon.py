@@ -124,6 +124,7 @@ def run_selfplay(cfg, progress: bool = True) -> int:
                         cfg.firstFileRandMinProp, rng, describe_config(cfg), cfg.writeSgfs)
     sched = Scheduler(cfg.dataBoardLen, cfg.nnMaxBatchSize)
     forks: List = []
+    seki_forks: List = []
     stats = _Stats()
     started = 0
     limit = cfg.max_games_total
@@ -138,8 +139,9 @@ def run_selfplay(cfg, progress: bool = True) -> int:
                 ctx.net = new_net
             while (not stop["n"] and len(sched) < cfg.numGameThreads
                    and (limit == 0 or started < limit)):
-                fork = forks.pop(int(rng.integers(len(forks)))) if forks else None
+                fork, seki = _next_fork(cfg, forks, seki_forks, rng)
                 start = draw_game_start(cfg, rng, fork_history=fork)
+                start.from_seki_queue = seki
                 sched.add(play_game(ctx, start, np.random.default_rng(int(rng.integers(1 << 63)))), started)
                 started += 1
             if not sched.busy:
@@ -149,11 +151,12 @@ def run_selfplay(cfg, progress: bool = True) -> int:
                     stats.dropped += 1
                     continue
                 _write(outcome, writer, cfg, rng, stats)
-                for f in outcome.forks:
-                    if len(forks) >= MAX_FORK_QUEUE:
-                        forks[int(rng.integers(len(forks)))] = f
-                    else:
-                        forks.append(f)
+                for queue, new in ((forks, outcome.forks), (seki_forks, outcome.seki_forks)):
+                    for f in new:
+                        if len(queue) >= MAX_FORK_QUEUE:
+                            queue[int(rng.integers(len(queue)))] = f
+                        else:
+                            queue.append(f)
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix(rows=writer.rows_written + writer.pending_rows(), refresh=False)
@@ -169,6 +172,16 @@ def run_selfplay(cfg, progress: bool = True) -> int:
         writer.flush()
         _log_progress(stats, sched, writer, ctx, final=True)
     return 0
+
+
+def _next_fork(cfg, forks: List, seki_forks: List, rng):
+    """(position to start from or None, whether it is a seki fork): queued forks first, then
+    with probability sekiForkHackProb a seki fork (KataGo's ForkData)."""
+    if forks:
+        return forks.pop(int(rng.integers(len(forks)))), False
+    if seki_forks and cfg.sekiForkHackProb > 0 and rng.random() < cfg.sekiForkHackProb:
+        return seki_forks.pop(int(rng.integers(len(seki_forks)))), True
+    return None, False
 
 
 def _write(outcome, writer: DataWriter, cfg, rng, stats: _Stats) -> None:

@@ -70,6 +70,7 @@ class GameOutcome:
     record: GameRecord
     model_name: str                    # the net the game ended with: its rows go there
     forks: List[History] = field(default_factory=list)
+    seki_forks: List[History] = field(default_factory=list)
     num_cheap: int = 0
     num_full: int = 0
 
@@ -528,9 +529,38 @@ def play_game(ctx: GameContext, start: GameStart, rng: np.random.Generator):
                 side.value = dataclasses.replace(side.value, lead=lead)
 
     forks = yield from maybe_fork(cfg, bots, start_history, history, rng)
+    seki = [] if start.from_seki_queue else seki_forks(cfg, start_history, history, final.ownership, rng)
     record = sgf_record(start, start_history, history, bots.net.name, game.game_hash)
-    return GameOutcome(game, turn_weights, side_weights, record, bots.net.name, forks,
+    return GameOutcome(game, turn_weights, side_weights, record, bots.net.name, forks, seki,
                        num_cheap, num_full)
+
+
+def seki_forks(cfg, start_history: History, end_history: History, ownership: np.ndarray, rng) -> List[History]:
+    """KataGo's seki fork hack: a scored game that left some point owned by nobody (a seki,
+    or dame) is replayed from two points near its end under re-drawn scoring, tax and button
+    rules, so that the net sees how each rule set scores such endings. (KataGo also keeps
+    games that began in encore 1; goloop skips every game that began in an encore, since its
+    history cannot restart area-scored games there.)"""
+    from goloop.selfplay.gameinit import redraw_scoring_rules
+    if cfg.sekiForkHackProb <= 0 or not end_history.is_finished or end_history.is_no_result:
+        return []
+    if start_history.initial_encore_phase != 0 or not (np.asarray(ownership) == EMPTY).any():
+        return []
+    moves = end_history.moves
+    out = []
+    for _ in range(2):
+        idx = int(math.floor(len(moves) * (1.0 - 0.10 * rng.exponential()) - 1.0))
+        idx = min(max(idx, 0), len(moves))
+        rules = redraw_scoring_rules(cfg, end_history.rules, rng)
+        h = History(rules, end_history.x_size, end_history.y_size, board=end_history.initial_board,
+                    pla=end_history.first_player)
+        for colour, move in moves[:idx]:
+            if h.is_finished:
+                break
+            h.play(move, colour)
+        if not h.is_finished:
+            out.append(h)
+    return out
 
 
 def maybe_fork(cfg, bots: _Bots, start_history: History, end_history: History, rng):

@@ -63,6 +63,15 @@ def draw_rules(cfg, rng: np.random.Generator) -> Rules:
                  has_button=button, komi=7.5)
 
 
+def redraw_scoring_rules(cfg, rules: Rules, rng: np.random.Generator) -> Rules:
+    """`rules` with scoring, tax and button drawn again (for seki forks)."""
+    import dataclasses
+    scoring = ScoringRule[_pick(cfg.scoringRules, rng).upper()]
+    tax = TaxRule[_pick(cfg.taxRules, rng).upper()]
+    button = bool(_pick(cfg.hasButtons, rng)) if scoring == ScoringRule.AREA else False
+    return dataclasses.replace(rules, scoring_rule=scoring, tax_rule=tax, has_button=button)
+
+
 def draw_utilities(cfg, rng: np.random.Generator) -> Tuple[float, float]:
     """(drawEquivalentWinsForWhite, noResultUtilityForWhite) of one game, noised around the
     configured values so the net learns their inputs rather than one fixed convention."""
@@ -115,6 +124,7 @@ class GameStart:
     pda: float = 0.0                     # log2 of the visit ratio
     end_if_all_pass_alive: bool = True   # 98% of games end once the whole board is settled
     fork: Optional[object] = None        # a queued History to start from (fork games)
+    from_seki_queue: bool = False        # that History came from the seki fork queue
 
 
 def draw_game_start(cfg, rng: np.random.Generator, fork_history=None) -> GameStart:

@@ -285,6 +285,31 @@ def test_round_trip_fields_and_turns():
         assert rb["moveInfos"][0]["utility"] == pytest.approx(-0.4)
 
 
+def test_weights_play_selection_and_no_result_values_use_katagos_keys():
+    """`weight` is the child's whole weight, `edgeWeight` the weight through the edge (they
+    differ for a transposition); playSelectionValue and rawScoreSelfplayStdev appear when the
+    search gives them, noResultValue only when asked; none of them has a side."""
+    from goloop.engine.analysis_format import move_info_json, root_info_json
+    from goloop.engine.analysis_query import QueryOptions
+    h = History(parse_rules("chinese"), 9, 9)
+    mi = move_info((2, 2), 0, 4, 0.6, 1.0, [(2, 2)])
+    options = QueryOptions(params=Params(), perspective=None, analysis_pv_len=5)
+    plain = move_info_json(mi, h, True, options, True)
+    assert plain["weight"] == plain["edgeWeight"] == 4.0
+    assert "playSelectionValue" not in plain and "noResultValue" not in plain
+    mi.child_weight, mi.play_selection_value, mi.no_result_value = 10.0, 1.25, 3.5e-05
+    out = move_info_json(mi, h, True, dataclasses.replace(options, include_no_result_value=True), True)
+    assert (out["weight"], out["edgeWeight"]) == (10.0, 4.0)
+    assert (out["playSelectionValue"], out["noResultValue"]) == (1.25, 3.5e-05)
+    assert "noResultValue" not in move_info_json(mi, h, True, options, True)
+    root = ScriptedSearcher(0)
+    root.history, root.visits = h, 5
+    info = root.analysis().root
+    assert "rawScoreSelfplayStdev" not in root_info_json(info, h, True)
+    info.raw_white_score_stdev = 13.104185
+    assert root_info_json(info, h, True)["rawScoreSelfplayStdev"] == 13.104185
+
+
 def test_report_perspective_black_and_white():
     for perspective, expected in ((1, 0.3), (2, 0.7)):
         hx = Harness(perspective=perspective)
@@ -723,6 +748,52 @@ def test_cli_lists_analysis_keys_and_needs_a_model():
 
 
 needs_net = pytest.mark.skipif(not MODEL.exists(), reason="needs ../shared/models (g170 net)")
+
+
+@needs_net
+def test_avoid_allow_and_play_selection_values_match_katago():
+    """The real search in-process, next to real KataGo v1.17.2's analysis engine on the same
+    queries (analysis_example.cfg's settings that matter here, nnRandomize=false, one thread,
+    no wide root noise): the same rows and visits, avoided moves absent, allowMoves leaving only
+    the allowed ones, and KataGo's playSelectionValue (LCB-adjusted: 5 for 15 visits), weight,
+    edgeWeight, noResultValue and rawScoreSelfplayStdev."""
+    pytest.importorskip("goloop.common.search")
+    from goloop.common.config import load_config
+    from goloop.common.evaluator import Evaluator
+    from goloop.engine.analysis_config import AnalysisConfig
+    from goloop.engine.analysis_engine import build_engine
+    config = load_config(AnalysisConfig, None, {
+        "numAnalysisThreads": "1", "numSearchThreadsPerAnalysisThread": "1", "nnRandomize": "false",
+        "reportAnalysisWinratesAs": "BLACK", "logSearchInfo": "false"})
+    out = io.StringIO()
+    engine = build_engine(config, Evaluator.from_file(MODEL), out)
+    base = dict(moves=[["B", "E5"], ["W", "C5"]], rules="chinese", komi=7, maxVisits=50,
+                overrideSettings={"wideRootNoise": 0.0})
+    engine.handle_line(json.dumps(query("av", includeNoResultValue=True, avoidMoves=[
+        {"player": "B", "moves": ["D5", "E3", "F5"], "untilDepth": 1}], **base)))
+    engine.handle_line(json.dumps(query("al", allowMoves=[
+        {"player": "B", "moves": ["D5", "E3", "F5", "pass"], "untilDepth": 1}], **base)))
+    engine.finish()
+    got = {r["id"]: r for r in map(json.loads, out.getvalue().splitlines())}
+
+    def rows(r):
+        return [(m["move"], m["visits"], m["playSelectionValue"], m["weight"], m["edgeWeight"])
+                for m in r["moveInfos"]]
+
+    assert rows(got["av"]) == [("D7", 27, 27.0, 27.0, 27.0), ("D3", 27, 27.0, 27.0, 27.0),
+                               ("D6", 15, 5.0, 15.0, 15.0), ("D4", 15, 5.0, 15.0, 15.0),
+                               ("E7", 6, 2.0, 6.0, 6.0), ("C6", 1, 1.0, 1.0, 1.0),
+                               ("C4", 1, 1.0, 1.0, 1.0)]
+    katago_no_result = [4.24384218e-05, 4.24384218e-05, 4.72423155e-05, 4.72423155e-05,
+                        3.82602557e-05, 7.08720981e-05, 7.08720981e-05]
+    assert [m["noResultValue"] for m in got["av"]["moveInfos"]] == \
+        pytest.approx(katago_no_result, rel=1e-5)
+    assert rows(got["al"]) == [("E3", 46, 46.0, 46.0, 46.0), ("D5", 1, 0.0, 1.0, 1.0),
+                               ("F5", 1, 0.0, 1.0, 1.0), ("pass", 1, 0.0, 1.0, 1.0)]
+    assert all("noResultValue" not in m for m in got["al"]["moveInfos"])  # not asked for
+    for r in got.values():
+        assert r["rootInfo"]["visits"] == 50
+        assert r["rootInfo"]["rawScoreSelfplayStdev"] == pytest.approx(13.1041879, rel=1e-5)
 
 
 class EngineProcess:

@@ -167,6 +167,26 @@ def test_kata_line_with_every_block():
     assert "movesOwnership -0 -0.1 -0.2" in black and "winrate 0.25 " in black
 
 
+def test_kata_line_weight_is_the_child_weight_and_no_result_value_is_the_moves():
+    """KataGo prints the child node's whole weight as `weight` (the edge weight differs for a
+    transposition) and, with noResultValue true, each move's own no-result value."""
+    a = small_analysis()
+    a.moves[0].child_weight = 12.5
+    a.moves[0].no_result_value = 4.196e-05
+    a.moves[1].child_weight = 0.0
+    a.moves[1].no_result_value = 0.0
+    line = format_kata_line(a, AnalyzeArgs(style="kata", no_result_value=True), 2, "SIDETOMOVE", 3, 3)
+    first, second = line.split(" info ")
+    assert " scoreSelfplay 2 noResultValue 4.196e-05 prior 0.5 " in first
+    assert " utilityLcb 0.3 weight 12.5 order 0 " in first
+    assert " noResultValue 0 prior 3e-05 " in second and " weight 0 order 1 " in second
+    # Without the flag, or from a searcher that did not say, the key is left out.
+    assert "noResultValue" not in format_kata_line(a, AnalyzeArgs(style="kata"), 2, "SIDETOMOVE", 3, 3)
+    plain = small_analysis()
+    line = format_kata_line(plain, AnalyzeArgs(style="kata", no_result_value=True), 2, "SIDETOMOVE", 3, 3)
+    assert "noResultValue" not in line and " weight 10 order 0 " in line
+
+
 def test_sabaki_format_keeps_decimal_points():
     a = small_analysis()
     line = format_kata_line(a, AnalyzeArgs(style="sabaki"), 2, "SIDETOMOVE", 3, 3)
@@ -232,10 +252,20 @@ def test_parse_defaults_and_positional_arguments():
 
 
 def test_parse_avoid_and_allow():
+    """The Searcher's formats: avoid {colour: {move: depth}}, allow {colour: (moves, depth)}."""
     _, args = parse_analyze_args("kata-analyze", ["avoid", "b", "D4,Q16,pass", "3", "avoid", "w", "C3", "1"], 1, 19, 19)
     assert args.avoid == {1: {(3, 15): 3, (15, 3): 3, None: 3}, 2: {(2, 16): 1}}
+    assert args.allow == {}
     _, args = parse_analyze_args("kata-analyze", ["allow", "white", "A1,B1", "2"], 1, 2, 2)
-    assert args.avoid == {2: {(0, 0): 2, (1, 0): 2, None: 2}}  # everything else, pass included
+    assert args.allow == {2: (frozenset({(0, 1), (1, 1)}), 2)} and args.avoid == {}
+    # Repeated avoids for one colour add up, a later depth for the same move winning; empty
+    # pieces of the list are skipped; avoid for one colour and allow for the other is fine.
+    _, args = parse_analyze_args("lz-analyze", ["B", "50", "avoid", "b", "D4,,E5", "2", "avoid", "b",
+                                                "D4", "5", "allow", "w", "pass", "1"], 2, 9, 9)
+    assert args.avoid == {1: {(3, 5): 5, (4, 4): 2}}
+    assert args.allow == {2: (frozenset({None}), 1)}
+    _, args = parse_analyze_args("kata-genmove_analyze", ["w", "allow", "w", "A1", "4"], 1, 9, 9)
+    assert args.allow == {2: (frozenset({(0, 8)}), 4)}
 
 
 @pytest.mark.parametrize("command,args", [

@@ -44,7 +44,7 @@ class FakeSearcher:
         self.cap = None                # most visits any search really makes
 
     # -- contract --
-    def set_params(self, params) -> None:
+    def set_params(self, params, keep_tree=False) -> None:
         self.params = params
 
     def set_position(self, history) -> None:
@@ -52,8 +52,8 @@ class FakeSearcher:
         self.positions.append(history)
         self.visits = 0
 
-    def set_avoid_moves(self, avoid) -> None:
-        self.avoid = avoid
+    def set_avoid_moves(self, avoid=None, allow=None) -> None:
+        self.avoid = (avoid, allow)
 
     def clear_tree(self) -> None:
         self.cleared += 1
@@ -224,6 +224,110 @@ def test_clear_cache_and_stop():
 
 # ------------------------------------------------------------------------------------------------
 # Resignation and the play-faster rules
+
+def test_avoid_and_allow_reach_the_search_for_that_command_only():
+    """Each search command sets KataGo's avoid lists anew: the analysis command's own, or none."""
+    engine, s = fake_engine(maxVisits=5, defaultBoardSize=9)
+    ok(engine, "kata-search_analyze b avoid b A9,B9 1 avoid b A9 3 allow w C3,pass 2")
+    assert s.avoid == ({1: {(0, 0): 3, (1, 0): 1}}, {2: (frozenset({(2, 6), None}), 2)})
+    ok(engine, "lz-genmove_analyze b allow b E5 1")
+    assert s.avoid == ({}, {1: (frozenset({(4, 4)}), 1)})
+    ok(engine, "genmove w")
+    assert s.avoid == ({}, {})
+
+
+# ------------------------------------------------------------------------------------------------
+# Pondering
+
+def _wait(predicate, timeout=5.0):
+    end = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.002)
+
+
+def test_pondering_runs_between_commands_until_one_needs_the_search():
+    engine, s = fake_engine(maxVisits=5, defaultBoardSize=9, ponderingEnabled=True)
+    s.playout_s = 0.001  # unlimited pondering: it runs until stopped
+    try:
+        assert ok(engine, "genmove b") == "A9"
+        job = engine.background
+        assert engine.pondering and job.running
+        _wait(lambda: len(s.calls) == 2)
+        # The ponder searches the game as it now is (White to move), with no limit.
+        assert s.calls[1]["max_visits"] == 1 << 50 and s.calls[1]["max_time"] == 1e20
+        assert s.positions[-1].moves == [(1, (0, 0))]
+        # Empty lines, unknown commands and pure queries leave it running, as in KataGo.
+        assert engine.handle_line("\n") is False
+        for command in ("name", "showboard", "kata-get-param maxVisits", "time_left b 60 0",
+                        "is_legal w B9"):
+            ok(engine, command)
+        assert fails(engine, "nosuchcommand") == "unknown command"
+        assert engine.background is job and job.running and len(s.calls) == 2
+        # play stops it and ponders again on the new position (Black to move).
+        ok(engine, "play w B9")
+        assert not job.running and job.stop_event.is_set()
+        _wait(lambda: len(s.calls) == 3)
+        assert s.positions[-1].next_player == 1 and len(s.positions[-1].moves) == 2
+        # genmove stops it, searches with its own limits, then ponders again.
+        job = engine.background
+        assert ok(engine, "genmove b") == "C9"
+        assert not job.running and s.calls[3]["max_visits"] == 5
+        assert s.calls[3]["params"] is engine.search.params.genmove  # ponder limits undone
+        _wait(lambda: len(s.calls) == 5)
+        # Commands that need the search stop it without pondering again.
+        for command in ("kata-search w", "stop", "clear_cache", "reg_genmove w"):
+            ok(engine, command)
+            assert not engine.pondering, command
+        ok(engine, "kata-set-param ponderingEnabled false")
+        ok(engine, "play w D9")
+        assert not engine.pondering
+    finally:
+        engine.close()
+    assert engine.background is None
+
+
+def test_pondering_limits_factors_and_the_side_it_searches_for():
+    """maxVisitsPondering / maxTimePondering times the after-pass factor; a PDA without its own
+    colour stays with the engine's side (KataGo's plaThatSearchIsFor), and the ponder's
+    parameters are undone once it stops."""
+    engine, s = fake_engine(maxVisits=5, defaultBoardSize=9, ponderingEnabled=True,
+                            maxVisitsPondering=7, maxTimePondering=30.0,
+                            searchFactorAfterOnePass=0.5, playoutDoublingAdvantage=0.75)
+    try:
+        ok(engine, "play b E5")  # before any search "we" are the side not to move
+        _wait(lambda: s.calls and not engine.background.running)
+        assert s.calls[0]["max_visits"] == 7 and s.calls[0]["max_time"] == 30.0
+        assert s.calls[0]["params"].playoutDoublingAdvantagePla == "BLACK"
+        assert s.calls[0]["params"].playoutDoublingAdvantage == 0.75
+        assert engine.search.params_in_use is engine.search.params.genmove
+        ok(engine, "play w pass")
+        _wait(lambda: len(s.calls) == 2 and not engine.background.running)
+        assert s.calls[1]["max_visits"] == 4 and s.calls[1]["max_time"] == 15.0  # after a pass
+        # A finished ponder is started again by time_left, on the same position.
+        ok(engine, "time_left b 30 0")
+        _wait(lambda: len(s.calls) == 3 and not engine.background.running)
+        ok(engine, "play b D4")
+        _wait(lambda: len(s.calls) == 4 and not engine.background.running)
+        ok(engine, "genmove w")  # the engine plays White: the ponder is now for White
+        _wait(lambda: len(s.calls) == 6 and not engine.background.running)
+        assert s.calls[5]["params"].playoutDoublingAdvantagePla == "WHITE"
+        assert s.positions[-1].next_player == 1
+        # A search for the other side with such a PDA starts from a fresh tree (KataGo clears
+        # when the side it searches for changes); for the same side the tree is kept.
+        ok(engine, "play b F5")
+        cleared = s.cleared
+        ok(engine, "genmove w")
+        assert s.cleared == cleared
+        ok(engine, "kata-search b")
+        assert s.cleared == cleared + 1
+        # No ponder for a game that is over.
+        ok(engine, "play b pass")
+        ok(engine, "play w pass")
+        assert engine.history.is_finished and not engine.pondering
+    finally:
+        engine.close()
+
 
 def test_resigns_after_consecutive_losing_searches():
     engine, s = fake_engine(maxVisits=5, defaultBoardSize=9, allowResignation=True,
@@ -603,6 +707,89 @@ def test_kata_search_analyze_reproduces_katago(name):
                 assert float(a[key]) == pytest.approx(float(b[key]), rel=1e-4, abs=5e-5), (key, a, b)
         assert our_root.split()[::2] == their_root.split()[::2]
         assert our_root.split()[1] == their_root.split()[1]  # root visits
+
+
+def _reference_engine(max_visits: int, **more) -> GtpEngine:
+    """GTP with the settings of the recorded KataGo sessions (shared/reference/search_*.json)."""
+    import json
+    from goloop.common.config import load_config
+    ref = json.loads((SHARED / "reference" / REFERENCE_9X9[0]).read_text())
+    overrides = {k: v for k, v in ref["config_overrides"].items()
+                 if k in GtpConfig.__dataclass_fields__ and not k.startswith("log")}
+    return GtpEngine(load_config(GtpConfig, None, dict(
+        overrides, model=str(G170), nnDevice="cpu", nnDtype="fp32", maxVisits=str(max_visits),
+        **more)))
+
+
+def _final_rows(engine, command) -> list[dict]:
+    reply = engine.execute(command).split("\n")
+    assert reply[0] == "=" and reply[2].startswith("play ") and reply[3:] == ["", ""], reply
+    return _info_rows(reply[1])[0]
+
+
+@needs_search
+def test_avoid_and_allow_steer_the_real_search_as_in_katago():
+    """Avoided moves never show up and `allow` leaves only the allowed moves, with the rows,
+    visits and PVs real KataGo v1.17.2 printed for the same commands (recorded with the
+    reference sessions' config at maxVisits 50). Without avoid, D7 and D3 lead this position.
+    (Rows a minmoves fill adds are unvisited; avoided ones are left out here because root
+    symmetry pruning is on, as KataGo leaves them out then.)"""
+    engine = _reference_engine(50)
+    for command in ("boardsize 9", "clear_board", "komi 7", "kata-set-rules chinese", "play B E5",
+                    "play W C5"):
+        ok(engine, command)
+
+    rows = _final_rows(engine, "kata-search_analyze b avoid b D7,D3 1 minmoves 12")
+    assert [(r["move"], int(r["visits"])) for r in rows] == [
+        ("D6", 35), ("D4", 35), ("C6", 7), ("C4", 7), ("E7", 6), ("E3", 6), ("G5", 1), ("G6", 0),
+        ("G4", 0), ("F3", 0), ("F7", 0)]
+
+    # Depth 2: White may not answer with G5/G6/G4, so no PV has them second.
+    rows = _final_rows(engine, "kata-search_analyze b avoid w G5,G6,G4 2")
+    assert [(r["move"], int(r["visits"])) for r in rows] == [
+        ("D7", 45), ("D3", 45), ("D6", 3), ("D4", 3), ("C6", 1), ("C4", 1)]
+    assert all(r["pv"][1:2] in ([], ["C7"], ["C3"], ["C6"], ["C4"]) for r in rows)
+
+    rows = _final_rows(engine, "kata-search_analyze b allow b D5,E3,F5,pass 1 noResultValue true")
+    assert [(r["move"], int(r["visits"])) for r in rows] == [
+        ("E3", 46), ("D5", 1), ("F5", 1), ("pass", 1)]
+    assert rows[0]["pv"] == "E3 G6 D7 C3 G4 F7 C6 B6 D5".split()
+    assert [r["weight"] for r in rows] == ["46", "1", "1", "1"]
+    assert all(0 < float(r["noResultValue"]) < 1e-3 for r in rows)  # the net's real values
+
+    # The next command without avoid/allow searches everything again.
+    rows = _final_rows(engine, "kata-search_analyze b")
+    assert [r["move"] for r in rows[:2]] == ["D7", "D3"]
+
+
+@needs_search
+@pytest.mark.parametrize("pondering", [False, True])
+def test_pondering_grows_the_tree_the_next_search_starts_from(pondering):
+    """With pondering, the search goes on after `play` until the pondering limit, and the next
+    genmove-type search then finds the root already past its own maxVisits: it adds no playout
+    (real KataGo prints the same rootInfo visits for this sequence). Without, it searches its
+    maxVisits itself. (An after-pass factor, as in gtp_example.cfg, must not cost
+    the tree: goloop passes such budget factors as parameters where KataGo does not.)"""
+    engine = _reference_engine(30, ponderingEnabled=str(pondering).lower(),
+                               maxVisitsPondering="80", searchFactorAfterOnePass="0.5")
+    searcher = engine.search.searcher
+    try:
+        for command in ("boardsize 9", "clear_board", "komi 7", "kata-set-rules chinese",
+                        "play b E5"):
+            ok(engine, command)
+        assert engine.pondering == pondering
+        if pondering:
+            _wait(lambda: not engine.background.running, timeout=120)
+            assert searcher.root_visits == 80
+        # kata-search_analyze searches like genmove but plays nothing (so no ponder follows).
+        rows, root = _info_rows(engine.execute("kata-search_analyze w rootInfo true").split("\n")[1])
+        assert root.split()[:2] == ["visits", "80" if pondering else "30"]
+        assert searcher.num_playouts == (0 if pondering else 30)
+        move = ok(engine, "genmove w")
+        assert move not in ("pass", "resign") and len(engine.history.moves) == 2
+        assert engine.pondering == pondering  # on Black's turn now
+    finally:
+        engine.close()
 
 
 # ------------------------------------------------------------------------------------------------

@@ -152,7 +152,9 @@ def test_g170_round_trip(g170, tmp_path):
     spatial, glob = _random_inputs()
     before, after = _engine(model, spatial, glob), _engine(again, spatial, glob)
     torch.testing.assert_close(after.policy[:, :1], before.policy, atol=1e-5, rtol=1e-5)
-    assert torch.equal(after.policy[:, 0], after.policy[:, 1])    # no optimistic channel: repeated
+    # No optimistic channel: the first is written twice (equal up to the conv kernel's rounding,
+    # which with one thread may differ between output channels).
+    torch.testing.assert_close(after.policy[:, 0], after.policy[:, 1], atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(after.value, before.value, atol=1e-6, rtol=0)
     torch.testing.assert_close(after.score_values[:, :4], before.score_values, atol=1e-6, rtol=0)
     torch.testing.assert_close(after.ownership, before.ownership, atol=1e-6, rtol=0)

@@ -151,6 +151,27 @@ def test_search_reaches_max_visits_and_reports_consistently():
     assert s.analysis(include_pv=False).moves[0].pv == [a.moves[0].move]
 
 
+def test_minmoves_rows_include_avoided_moves_on_an_asymmetric_board():
+    """KataGo leaves avoided moves out of a report only when it adds symmetric rows; with
+    minmoves on an asymmetric position they are listed, unvisited. Reports also carry each
+    move's play selection value and child weight."""
+    net = RowwiseNet()
+    s = Searcher(net, gtp_params(maxVisits=40), seed=3)
+    s.set_position(make_history([(4, 4), (2, 4), (3, 2)]))
+    avoided = {(3, 6), (2, 5), (4, 6)}
+    s.set_avoid_moves(avoid={2: {m: 1 for m in avoided}})
+    s.search()
+    a = s.analysis(min_moves=81)
+    rows = {m.move: m for m in a.moves}
+    for m in avoided:
+        assert m in rows and rows[m].visits == 0 and rows[m].edge_visits == 0
+    visited = [m for m in a.moves if m.edge_visits > 0]
+    assert visited and all(m.move not in avoided for m in visited)
+    assert all(m.play_selection_value is not None and m.child_weight is not None for m in a.moves)
+    assert max(m.play_selection_value for m in visited) > 0
+    assert a.root.raw_white_score_stdev is not None and a.root.raw_white_score_stdev >= 0
+
+
 def test_symmetric_root_reports_duplicate_rows():
     s = Searcher(RowwiseNet(), gtp_params(maxVisits=40), seed=1)
     s.set_position(make_history())

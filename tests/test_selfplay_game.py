@@ -167,3 +167,23 @@ def test_stopping_drops_the_game():
     ctx = GameContext(cfg, _random_net(), stopping=lambda: True)
     rng = np.random.default_rng(0)
     assert run_sync(play_game(ctx, draw_game_start(cfg, rng), rng), pos_len=9) is None
+
+
+def test_seki_forks_replay_the_end_of_games_that_left_unowned_points():
+    cfg = _cfg(scoringRules="AREA,TERRITORY", taxRules="NONE,SEKI,ALL")
+    out = _play(cfg, _random_net(3), seed=3)
+    g = out.finished
+    end = g.end_history
+    assert end.is_finished and not end.is_no_result
+    rng = np.random.default_rng(0)
+    settled = np.full(g.final.ownership.shape, BLACK, np.uint8)
+    assert game_mod.seki_forks(cfg, g.start_history, end, settled, rng) == []
+    unowned = settled.copy()
+    unowned[0, 0] = 0
+    forks = game_mod.seki_forks(cfg, g.start_history, end, unowned, rng)
+    assert 1 <= len(forks) <= 2
+    for f in forks:
+        assert f.moves == end.moves[:len(f.moves)]
+        assert len(f.moves) >= len(end.moves) * 0.5 and not f.is_finished
+        assert f.rules.ko_rule == end.rules.ko_rule and f.rules.komi == end.rules.komi
+        assert f.rules.has_button is False or f.rules.scoring_rule == ScoringRule.AREA
