@@ -164,4 +164,9 @@ def selfplay(ctx: click.Context, output_dir: str | None, models_dir: str | None,
     if not config.output_dir:
         raise click.ClickException("no output directory: give --output-dir DIR (or outputDir in the config)")
     run_selfplay = _resolve("goloop.selfplay.daemon:run_selfplay")
-    ctx.exit(run_selfplay(config, progress=not no_progress))
+    output_error = _resolve("goloop.selfplay.output:OutputError")
+    try:
+        code = run_selfplay(config, progress=not no_progress)
+    except output_error as e:
+        raise click.ClickException(str(e)) from None
+    ctx.exit(code)

@@ -15,7 +15,8 @@ import typing
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
-from goloop.common.config import setting
+from goloop.common.config import ConfigError, setting
+from goloop.common.rules import KoRule, ScoringRule, TaxRule
 from goloop.common.searchparams import SearchParams
 
 
@@ -202,19 +203,27 @@ class SelfplayConfig(SelfplaySearchKeys):
         return SearchParams(**values)
 
     def __post_init__(self):
-        SearchParams.__post_init__(self)
+        try:
+            SearchParams.__post_init__(self)
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
         if len(self.bSizes) != len(self.bSizeRelProbs):
-            raise ValueError(f"bSizes has {len(self.bSizes)} entries but bSizeRelProbs "
-                             f"{len(self.bSizeRelProbs)}")
+            raise ConfigError(f"bSizes has {len(self.bSizes)} entries but bSizeRelProbs "
+                              f"{len(self.bSizeRelProbs)}")
         if not sum(self.bSizeRelProbs) > 0:
-            raise ValueError("bSizeRelProbs must have a positive entry")
+            raise ConfigError("bSizeRelProbs must have a positive entry")
         if max(self.bSizes) > self.dataBoardLen:
-            raise ValueError(f"bSizes has {max(self.bSizes)} but dataBoardLen is only "
-                             f"{self.dataBoardLen}")
+            raise ConfigError(f"bSizes has {max(self.bSizes)} but dataBoardLen is only "
+                              f"{self.dataBoardLen}")
+        for key, enum in (("koRules", KoRule), ("scoringRules", ScoringRule), ("taxRules", TaxRule)):
+            for name in getattr(self, key):
+                if name.upper() not in enum.__members__:
+                    raise ConfigError(f"{key}: unknown value {name!r} (choose from "
+                                      f"{', '.join(enum.__members__)})")
         for key in ("koRules", "scoringRules", "taxRules", "multiStoneSuicideLegals", "hasButtons"):
             if not getattr(self, key):
-                raise ValueError(f"{key} must list at least one value")
+                raise ConfigError(f"{key} must list at least one value")
         if self.cheapSearchVisits > self.maxVisits:
-            raise ValueError(f"cheapSearchVisits {self.cheapSearchVisits} > maxVisits {self.maxVisits}")
+            raise ConfigError(f"cheapSearchVisits {self.cheapSearchVisits} > maxVisits {self.maxVisits}")
         if self.reduceVisits and self.reducedVisitsMin > self.maxVisits:
-            raise ValueError(f"reducedVisitsMin {self.reducedVisitsMin} > maxVisits {self.maxVisits}")
+            raise ConfigError(f"reducedVisitsMin {self.reducedVisitsMin} > maxVisits {self.maxVisits}")

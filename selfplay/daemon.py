@@ -25,7 +25,7 @@ from goloop.common.randomnet import RANDOM_MODEL_NAME, RandomEvaluator
 from goloop.selfplay import rows
 from goloop.selfplay.game import GameContext, Net, play_game
 from goloop.selfplay.gameinit import draw_game_start
-from goloop.selfplay.output import DataWriter
+from goloop.selfplay.output import DataWriter, OutputError
 from goloop.selfplay.scheduler import Scheduler
 
 MAX_FORK_QUEUE = 1000
@@ -126,6 +126,7 @@ def run_selfplay(cfg, progress: bool = True) -> int:
     forks: List = []
     seki_forks: List = []
     stats = _Stats()
+    code = 0
     started = 0
     limit = cfg.max_games_total
     bar = None
@@ -164,14 +165,22 @@ def run_selfplay(cfg, progress: bool = True) -> int:
                     _log_progress(stats, sched, writer, ctx)
     except KeyboardInterrupt:
         log.info("second stop request: exiting after writing finished rows")
+    except OutputError as e:
+        # Disk full, directory gone...: what is buffered stays buffered for the flush below.
+        log.error("cannot write selfplay output, stopping", extra=kv(error=str(e)))
+        code = 1
     finally:
         if bar is not None:
             bar.close()
         for s, h in old_handlers.items():
             signal.signal(s, h)
-        writer.flush()
+        try:
+            writer.flush()
+        except OutputError as e:
+            log.error("rows not written", extra=kv(rows=writer.pending_rows(), error=str(e)))
+            code = 1
         _log_progress(stats, sched, writer, ctx, final=True)
-    return 0
+    return code
 
 
 def _next_fork(cfg, forks: List, seki_forks: List, rng):

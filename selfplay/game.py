@@ -332,9 +332,9 @@ def search_limits(cfg, rng, recent_white_wl: List[float], pla: int, start: GameS
         f = 2.0 * f / (f + 1.0) if pla == start.pda_pla else 2.0 / (f + 1.0)
         altered = True
         clear = True
-        visits = int(rows.c_round(visits * f))
-        if visits < 5:
-            raise ValueError("asymmetric playouts left fewer than 5 visits")
+        # KataGo stops the whole process when this leaves fewer than 5 visits (its own
+        # 20-visit cheap searches at ratio 8 can); 5 visits keeps the game going instead.
+        visits = max(5, int(rows.c_round(visits * f)))
     return _Limits(visits, float(np.float32(weight)), cheap, clear, remove_noise, altered)
 
 

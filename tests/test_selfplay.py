@@ -203,3 +203,20 @@ def test_shipped_configs_load(name):
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "configs", name)
     cfg = load_config(SelfplayConfig, path)
     assert cfg.cheapSearchVisits < cfg.maxVisits and max(cfg.bSizes) <= cfg.dataBoardLen
+
+
+def test_unwritable_output_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "selfplay"
+    blocker.write_text("a file where the output directory should be")
+    cfg = _config(tmp_path, maxGamesTotal=1)
+    from goloop.selfplay.output import OutputError
+    with pytest.raises(OutputError, match="selfplay"):
+        run_selfplay(cfg, progress=False)
+
+
+def test_bad_selfplay_config_is_refused(tmp_path):
+    from goloop.common.config import ConfigError
+    with pytest.raises(ConfigError, match="koRules"):
+        _config(tmp_path, koRules="SIMPLE,FOO")
+    with pytest.raises(ConfigError, match="bSizeRelProbs"):
+        _config(tmp_path, bSizes="7,9")
