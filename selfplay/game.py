@@ -106,12 +106,17 @@ class _Bots:
         return Searcher(self.net.evaluator, p, seed=self._seed(), nn_cache=self.net.cache)
 
 
+def begin_raw(searcher: Searcher, history: History) -> Searcher:
+    """Start a 1-visit search of `history` on a fresh root: its root eval is the raw net."""
+    if searcher.set_position(history):   # the old tree was kept: drop it
+        searcher.clear_tree()
+    searcher.begin(max_visits=1)
+    return searcher
+
+
 def raw_eval(searcher: Searcher, history: History):
     """Coroutine: the raw net output of `history` (dict of core.root_nn)."""
-    searcher.set_position(history)
-    searcher.clear_tree()
-    searcher.begin(max_visits=1)
-    yield [searcher]
+    yield [begin_raw(searcher, history)]
     return searcher.core.root_nn()
 
 
@@ -428,9 +433,7 @@ def play_game(ctx: GameContext, start: GameStart, rng: np.random.Generator):
         bot.set_position(history)
         if limits.clear_tree:
             bot.clear_tree()
-        bots.raw.set_position(history)
-        bots.raw.clear_tree()
-        bots.raw.begin(max_visits=1)
+        begin_raw(bots.raw, history)
         if limits.altered and limits.clear_tree and limits.visits > 10:
             # A 10-visit search first gives the dynamic score utility a sensible centre.
             bot.begin(max_visits=10)
@@ -475,9 +478,7 @@ def play_game(ctx: GameContext, start: GameStart, rng: np.random.Generator):
         bot = bots.bot
         bot.set_position(side)
         bot.clear_tree()
-        bots.raw.set_position(side)
-        bots.raw.clear_tree()
-        bots.raw.begin(max_visits=1)
+        begin_raw(bots.raw, side)
         bot.begin(max_visits=cfg.maxVisits)
         yield [bot, bots.raw]
         targets = search_targets(bot, bots.raw.core.root_nn(), side)
