@@ -70,6 +70,10 @@ class AnalysisEngineConfig:
         "auto", "Where the net runs: auto (first CUDA GPU, else CPU), cpu, cuda or cuda:N.")
     nnDtype: Literal["auto", "fp32", "bf16", "fp16"] = setting(
         "auto", "Precision of the forward pass: auto (bf16 on GPU, fp32 on CPU), fp32, bf16, fp16.")
+    numEigenThreadsPerModel: Optional[int] = setting(
+        None, "CPU threads running the net (KataGo's CPU-backend key; torch's intra-op threads). "
+              "Unset: min(numAnalysisThreads x search threads, cores), less one core for the "
+              "searches when several run at once. No effect on a GPU.", min=1, max=1024)
 
     # Accepted from KataGo configs (KaTrain's included); no effect in goloop.
     homeDataDir: Optional[str] = setting(None, _IGNORED + " (KaTrain passes it.)")
@@ -85,8 +89,8 @@ class AnalysisEngineConfig:
     maxBoardXSizeForNNBuffer: Optional[int] = setting(None, _IGNORED)
     maxBoardYSizeForNNBuffer: Optional[int] = setting(None, _IGNORED)
     requireMaxBoardSize: Optional[bool] = setting(None, _IGNORED)
-    numNNServerThreadsPerModel: Optional[int] = setting(None, _IGNORED)
-    numEigenThreadsPerModel: Optional[int] = setting(None, _IGNORED)
+    numNNServerThreadsPerModel: Optional[int] = setting(
+        None, _IGNORED + " (One NN server per process; KataGo's CPU backend ignores it too.)")
     cudaDeviceToUse: Optional[int] = setting(None, _IGNORED + " Use nnDevice.")
     cudaDeviceToUseThread0: Optional[int] = setting(None, _IGNORED)
     cudaDeviceToUseThread1: Optional[int] = setting(None, _IGNORED)

@@ -443,6 +443,16 @@ def nn_cache_size_per_search(total_pow2: Optional[int], threads: int) -> int:
     return max(0, min(30, total - (threads - 1).bit_length()))
 
 
+def thread_plan(config: Any, settings: Any, device: str, cores: Optional[int] = None):
+    """KataGo's CPU default (one net thread per search thread of every analysis thread, up to
+    the cores), less one core when several searches run at once: they keep computing (one at a
+    time, under the GIL) while the server thread runs the net."""
+    from goloop.common.runtime import plan_threads
+    searches = config.numAnalysisThreads * settings.default_params.numSearchThreads
+    busy = 1 if config.numAnalysisThreads > 1 else 0
+    return plan_threads(device, config.numEigenThreadsPerModel, searches, busy, cores)
+
+
 def build_engine(config: Any, evaluator: Any, out: TextIO, searcher_class: Any = None,
                  settings: Any = None) -> AnalysisEngine:
     """An engine for a loaded AnalysisConfig and a loaded (shared) evaluator."""
@@ -485,7 +495,7 @@ def run_analysis(config: Any, stdin: BinaryIO | TextIO, stdout: TextIO,
     from goloop.common.config import ConfigError
     from goloop.engine.analysis_batching import SharedEvaluator
     from goloop.engine.analysis_config import AnalysisSettings
-    from goloop.engine.gtp_nn import pick_device
+    from goloop.common.runtime import apply_threads, resolve_device
     if not config.model:
         log.error("no model: give --model FILE (or set `model` in the config)")
         return 1
@@ -495,7 +505,8 @@ def run_analysis(config: Any, stdin: BinaryIO | TextIO, stdout: TextIO,
         log.error("%s", e)
         return 1
     from goloop.common.evaluator import Evaluator
-    device = pick_device(config.nnDevice)
+    device = resolve_device(config.nnDevice)
+    apply_threads(thread_plan(config, settings, device), log)
     dtype = None if config.nnDtype == "auto" else config.nnDtype
     draw = getattr(settings.default_params, "drawEquivalentWinsForWhite", 0.5)
     try:

@@ -104,6 +104,9 @@ class _CoreKeys:
         "auto", "Where the net runs: auto (first CUDA GPU, else CPU), cpu, cuda or cuda:N.")
     nnDtype: str = setting(
         "auto", "Precision of the forward pass: auto (bf16 on GPU, fp32 on CPU), fp32, bf16, fp16.")
+    numEigenThreadsPerModel: Optional[int] = setting(
+        None, "CPU threads running the net (KataGo's CPU-backend key; torch's intra-op threads). "
+              "Unset: min(numSearchThreads, cores), as KataGo. No effect on a GPU.", min=1, max=1024)
 
 
 @dataclass(frozen=True)

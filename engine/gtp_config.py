@@ -235,7 +235,8 @@ class CompatKeys:
     nnMaxBatchSize: Optional[str] = _compat("NN batch size.")
     nnCacheSizePowerOfTwo: Optional[str] = _compat("NN cache size.")
     nnMutexPoolSizePowerOfTwo: Optional[str] = _compat("NN cache locks.")
-    numNNServerThreadsPerModel: Optional[str] = _compat("NN server threads.")
+    numNNServerThreadsPerModel: Optional[str] = _compat(
+        "NN server threads (one per process in goloop; KataGo's CPU backend ignores it too).")
     cudaDeviceToUse: Optional[str] = _compat("CUDA device (see nnDevice).")
     cudaUseFP16: Optional[str] = _compat("CUDA FP16 (see nnDtype).")
     cudaUseNHWC: Optional[str] = _compat("CUDA layout.")
@@ -245,7 +246,6 @@ class CompatKeys:
     openclDeviceToUse: Optional[str] = _compat("OpenCL device.")
     openclUseFP16: Optional[str] = _compat("OpenCL FP16.")
     openclReTunePerBoardSize: Optional[str] = _compat("OpenCL tuning.")
-    numEigenThreadsPerModel: Optional[str] = _compat("Eigen threads.")
     useFP16: Optional[str] = _compat("FP16 (see nnDtype).")
     useNHWC: Optional[str] = _compat("Layout.")
     avoidMYTDaggerHack: Optional[str] = _compat("An old joseki hack.")

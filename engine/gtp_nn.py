@@ -12,21 +12,23 @@ from typing import Optional
 from goloop.common.evaluator import EvalRequest, Evaluator
 from goloop.common.history import History
 from goloop.common.rules import RulesError
+from goloop.common.runtime import ThreadPlan, apply_threads, plan_threads, resolve_device
+from goloop.common.searchparams import SearchParams
 from goloop.engine.gtp_protocol import GtpError, parse_color
 
 log = logging.getLogger(__name__)
 
 
-def pick_device(name: str) -> str:
-    """`auto` means the first CUDA device when there is one, else the CPU."""
-    if name != "auto":
-        return name
-    import torch
-    return "cuda:0" if torch.cuda.is_available() else "cpu"
+def thread_plan(config, device: str, cores: Optional[int] = None) -> ThreadPlan:
+    """KataGo's CPU default: one net thread per search thread, up to the cores. GTP's search
+    waits for each batch, so no core is kept back for it."""
+    searches = config.numSearchThreads or SearchParams.for_gtp().numSearchThreads
+    return plan_threads(device, config.numEigenThreadsPerModel, searches, 0, cores)
 
 
 def load_evaluator(config) -> Evaluator:
-    device = pick_device(config.nnDevice)
+    device = resolve_device(config.nnDevice)
+    apply_threads(thread_plan(config, device), log)
     dtype = None if config.nnDtype == "auto" else config.nnDtype
     draw = 0.5 if config.drawEquivalentWinsForWhite is None else config.drawEquivalentWinsForWhite
     ev = Evaluator.from_file(config.model, device=device, dtype=dtype,

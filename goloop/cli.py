@@ -22,6 +22,11 @@ import click
 from goloop import __version__
 from goloop.common.config import ConfigError, config_help, describe_config, load_config
 from goloop.common.logs import setup_logging
+from goloop.common.runtime import environment_help, prepare_environment
+
+# Thread-pool variables must be set before numpy or torch load (common/runtime.py); nothing
+# imported above loads them (tests/test_cli.py checks), the daemon modules come later.
+prepare_environment()
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help", "-help"]}
 
@@ -50,6 +55,10 @@ class ConfigCommand(click.Command):
             text = f"(cannot list them: {type(e).__name__}: {e})"
         with formatter.section("Config keys (set with --config FILE or --override key=value,...)"):
             for line in text.splitlines():
+                formatter.write(" " * formatter.current_indent + line + "\n")
+        with formatter.section("Environment (thread pools; goloop sets these before numpy and "
+                               "torch load)"):
+            for line in environment_help().splitlines():
                 formatter.write(" " * formatter.current_indent + line + "\n")
 
 

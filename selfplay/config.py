@@ -57,6 +57,10 @@ class SelfplayConfig(SelfplaySearchKeys):
     numGameThreads: int = setting(128, "Games played at once in this process; their NN queries "
                                   "share each forward pass.", min=1, max=100000)
     nnMaxBatchSize: int = setting(128, "Largest forward pass (rows).", min=8, max=65536)
+    numEigenThreadsPerModel: Optional[int] = setting(
+        None, "CPU threads running the net (KataGo's CPU-backend key; torch's intra-op threads). "
+              "Unset: min(numGameThreads x numSearchThreads, cores), as KataGo. No effect on a GPU.",
+        min=1, max=1024)
     nnCacheSizePowerOfTwo: int = setting(21, "NN result cache of 2^this entries, shared by all "
                                          "games.", min=0, max=40)
     modelPollSeconds: float = setting(20.0, "How often the models directory is checked for a "
@@ -189,8 +193,7 @@ class SelfplayConfig(SelfplaySearchKeys):
     logToStdout: Optional[bool] = _ignored("goloop logs to stderr and --log-file")
     maxDataQueueSize: Optional[int] = _ignored("games are written as they finish")
     nnMutexPoolSizePowerOfTwo: Optional[int] = _ignored("C++ locking")
-    numNNServerThreadsPerModel: Optional[int] = _ignored("one torch device per process")
-    numEigenThreadsPerModel: Optional[int] = _ignored("set OMP_NUM_THREADS")
+    numNNServerThreadsPerModel: Optional[int] = _ignored("one NN server per process")
     gpuToUseThread0: Optional[int] = _ignored("use device = cuda:N")
     cudaUseFP16: Optional[str] = _ignored("bf16 autocast on GPU")
     cudaUseNHWC: Optional[str] = _ignored("torch picks the layout")

@@ -22,6 +22,7 @@ from goloop.common.config import describe_config
 from goloop.common.logs import kv
 from goloop.common.modelpoll import latest_model
 from goloop.common.randomnet import RANDOM_MODEL_NAME, RandomEvaluator
+from goloop.common.runtime import ThreadPlan, apply_threads, plan_threads, resolve_device
 from goloop.selfplay import rows
 from goloop.selfplay.game import GameContext, Net, play_game
 from goloop.selfplay.gameinit import draw_game_start
@@ -40,11 +41,12 @@ def _seed_rng(seed: str) -> np.random.Generator:
     return np.random.default_rng(int.from_bytes(hashlib.sha256(seed.encode()).digest()[:16], "little"))
 
 
-def resolve_device(device: str) -> str:
-    if device != "auto":
-        return device
-    import torch
-    return "cuda" if torch.cuda.is_available() else "cpu"
+def thread_plan(cfg, device: str, cores: Optional[int] = None) -> ThreadPlan:
+    """KataGo's CPU default: one net thread per concurrent evaluation (games x search threads),
+    up to the cores. The games are coroutines of this one thread and wait for each batch, so no
+    core is kept back for them."""
+    return plan_threads(device, cfg.numEigenThreadsPerModel, cfg.numGameThreads * cfg.numSearchThreads,
+                        0, cores)
 
 
 class NetLoader:
@@ -105,6 +107,7 @@ def run_selfplay(cfg, progress: bool = True) -> int:
     """Play games until SIGINT/SIGTERM or maxGamesTotal; returns the exit code."""
     rng = _seed_rng(cfg.seed)
     device = resolve_device(cfg.device)
+    apply_threads(thread_plan(cfg, device), log)
     loader = NetLoader(cfg, device, rng)
     loader.poll(force=True)
     if loader.current is None:
