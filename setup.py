@@ -2,7 +2,7 @@
 
 The design card keeps `common/`, `selfplay/`, ... at the top of the repo, but bare names such as
 `common` would collide with other distributions in site-packages. So each folder is mapped to
-`goloop.<folder>` with `package_dir`; code always imports `goloop.common.board` and friends.
+`goloop.<folder>` with `package_dir`; code always imports `goloop.common.go.board` and friends.
 """
 import os
 
@@ -11,7 +11,10 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 FOLDERS = ["common", "engine", "selfplay", "shuffler", "trainer", "exporter", "gatekeeper"]
-PACKAGES = ["goloop"] + [f"goloop.{f}" for f in FOLDERS]
+# Every folder holding an __init__.py under a mapped folder is a subpackage (common/go, ...).
+SUBFOLDERS = sorted(root for f in FOLDERS for root, _, files in os.walk(f)
+                    if "__init__.py" in files)
+PACKAGES = ["goloop"] + [f"goloop.{d.replace(os.sep, '.')}" for d in SUBFOLDERS]
 PACKAGE_DIR = {"goloop": "goloop", **{f"goloop.{f}": f for f in FOLDERS}}
 
 # Every .pyx under a mapped folder becomes goloop.<folder>.<module>, compiled as C++ so that the
@@ -34,12 +37,12 @@ def cython_include_root():
 
 
 extensions = []
-for folder in FOLDERS:
+# GOLOOP_ONLY=a,b limits a rebuild to those modules (handy while one .pyx is mid-edit).
+only = [m for m in os.environ.get("GOLOOP_ONLY", "").split(",") if m]
+for folder in SUBFOLDERS:
     for name in sorted(os.listdir(folder)):
-        # GOLOOP_ONLY=a,b limits a rebuild to those modules (handy while one .pyx is mid-edit).
-        only = [m for m in os.environ.get("GOLOOP_ONLY", "").split(",") if m]
         if name.endswith(".pyx") and (not only or name[:-4] in only):
-            module = f"goloop.{folder}.{name[:-4]}"
+            module = f"goloop.{folder.replace(os.sep, '.')}.{name[:-4]}"
             extensions.append(Extension(
                 module, [os.path.join(folder, name)],
                 include_dirs=[numpy.get_include()],
@@ -54,7 +57,7 @@ setup(
     description="A Python-first reimplementation of KataGo's self-play training system",
     packages=PACKAGES,
     package_dir=PACKAGE_DIR,
-    package_data={"goloop": ["VERSION"], "goloop.common": ["*.pxd"]},
+    package_data={"goloop": ["VERSION"], **{p: ["*.pxd"] for p in PACKAGES if ".common" in p}},
     ext_modules=cythonize(
         extensions,
         include_path=[cython_include_root()],

@@ -26,11 +26,11 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Callable, List, Optional, Tuple
 
-from goloop.common.board import Board
-from goloop.common.history import History
-from goloop.common.playout import random_playouts
-from goloop.common.pyboard import PyBoard, random_playout
-from goloop.common.rules import parse_rules
+from goloop.common.go.board import Board
+from goloop.common.go.history import History
+from goloop.common.go.playout import random_playouts
+from goloop.common.go.pyboard import PyBoard, random_playout
+from goloop.common.go.rules import parse_rules
 
 TARGET_19X19_MOVES_PER_S = 1_000_000
 MAX_MOVES = 1000  # per game; random games with long ko cycles are cut off here

@@ -22,10 +22,10 @@ import time
 import numpy as np
 import torch
 
-from goloop.common import features
-from goloop.common.evaluator import EvalRequest, Evaluator
-from goloop.common.history import History
-from goloop.common.rules import parse_rules
+from goloop.common.go.history import History
+from goloop.common.go.rules import parse_rules
+from goloop.common.nn import features
+from goloop.common.nn.evaluator import EvalRequest, Evaluator
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DEFAULT_MODEL = ROOT.parent / "shared" / "models" / "g170-b6c96-s175395328-d26788732.bin.gz"

@@ -31,12 +31,12 @@ import time
 
 import torch
 
-from goloop.common import search_core
-from goloop.common.evaluator import Evaluator
-from goloop.common.history import History
-from goloop.common.rules import parse_rules
-from goloop.common.search import Searcher, run_batches
-from goloop.common.searchparams import SearchParams
+from goloop.common.go.history import History
+from goloop.common.go.rules import parse_rules
+from goloop.common.nn.evaluator import Evaluator
+from goloop.common.search import core as search_core
+from goloop.common.search.params import SearchParams
+from goloop.common.search.searcher import Searcher, run_batches
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DEFAULT_MODEL = ROOT.parent / "shared" / "models" / "g170-b6c96-s175395328-d26788732.bin.gz"

@@ -19,12 +19,12 @@ import time
 import numpy as np
 import torch
 
-from goloop.common import search_core
 from goloop.common.config import load_config
-from goloop.common.evaluator import Evaluator
-from goloop.common.model import Model
-from goloop.common.modelconfigs import config_of_name
-from goloop.common.modelfile import save_model_file
+from goloop.common.nn.evaluator import Evaluator
+from goloop.common.nn.model import Model
+from goloop.common.nn.modelconfigs import config_of_name
+from goloop.common.nn.modelfile import save_model_file
+from goloop.common.search import core as search_core
 from goloop.selfplay.config import SelfplayConfig
 from goloop.selfplay.daemon import _Stats, _write
 from goloop.selfplay.game import GameContext, Net, play_game

@@ -183,7 +183,7 @@ def build_config_class(search_params_cls: Optional[type]) -> type:
 
 def _search_params_class() -> Optional[type]:
     try:
-        from goloop.common.searchparams import SearchParams
+        from goloop.common.search.params import SearchParams
     except ImportError:
         return None
     return SearchParams
@@ -203,7 +203,7 @@ class AnalysisSettings:
         if search_params_cls is None:
             search_params_cls = _search_params_class()
         if search_params_cls is None:
-            raise ConfigError("goloop.common.searchparams is not available: the analysis engine "
+            raise ConfigError("goloop.common.search.params is not available: the analysis engine "
                               "needs the search")
         self.config = config
         self.search_params_cls = search_params_cls

@@ -35,8 +35,15 @@ from typing import Any, BinaryIO, Callable, Optional, TextIO
 
 from goloop.engine.analysis_format import analysis_json, has_results, no_results_json
 from goloop.engine.analysis_query import (
-    ParsedAction, ParsedQuery, QueryContext, QueryError, TurnRequest, dump_json, parse_query,
-    supported_rules_for_model_version)
+    ParsedAction,
+    ParsedQuery,
+    QueryContext,
+    QueryError,
+    TurnRequest,
+    dump_json,
+    parse_query,
+    supported_rules_for_model_version,
+)
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +147,7 @@ class _Writer:
 class AnalysisEngine:
     """The protocol engine: feed it lines (`handle_line`), then `finish()`.
 
-    `make_searcher(thread_index)` builds each worker's Searcher (contract of common/search.py:
+    `make_searcher(thread_index)` builds each worker's Searcher (contract of common/search/searcher.py:
     set_params, set_position, search, analysis, clear_tree, clear_cache). `models` is what
     query_models reports."""
 
@@ -460,7 +467,7 @@ def build_engine(config: Any, evaluator: Any, out: TextIO, searcher_class: Any =
     if settings is None:
         settings = AnalysisSettings(config)
     if searcher_class is None:
-        from goloop.common.search import Searcher as searcher_class
+        from goloop.common.search.searcher import Searcher as searcher_class
     ctx = QueryContext(
         default_params=settings.default_params,
         default_perspective=settings.default_perspective,
@@ -493,9 +500,9 @@ def run_analysis(config: Any, stdin: BinaryIO | TextIO, stdout: TextIO,
                  quit_without_waiting: bool = False) -> int:
     """`goloop analysis`: load the net, serve stdin until it closes; returns the exit status."""
     from goloop.common.config import ConfigError
+    from goloop.common.runtime import apply_threads, resolve_device
     from goloop.engine.analysis_batching import SharedEvaluator
     from goloop.engine.analysis_config import AnalysisSettings
-    from goloop.common.runtime import apply_threads, resolve_device
     if not config.model:
         log.error("no model: give --model FILE (or set `model` in the config)")
         return 1
@@ -504,7 +511,7 @@ def run_analysis(config: Any, stdin: BinaryIO | TextIO, stdout: TextIO,
     except ConfigError as e:
         log.error("%s", e)
         return 1
-    from goloop.common.evaluator import Evaluator
+    from goloop.common.nn.evaluator import Evaluator
     device = resolve_device(config.nnDevice)
     apply_threads(thread_plan(config, settings, device), log)
     dtype = None if config.nnDtype == "auto" else config.nnDtype

@@ -28,8 +28,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-from goloop.common.rules import ScoringRule
-from goloop.common.symmetry import apply_symmetry
+from goloop.common.go.rules import ScoringRule
+from goloop.common.go.symmetry import apply_symmetry
 from goloop.engine.analysis_query import BLACK, WHITE, format_location
 
 OUTPUT_PRECISION = 8

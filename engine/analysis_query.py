@@ -36,11 +36,18 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from goloop.common.board import Board
-from goloop.common.coords import GTP_COLUMNS, Point
-from goloop.common.history import History
-from goloop.common.rules import (
-    KoRule, Rules, RulesError, ScoringRule, TaxRule, WhiteHandicapBonus, parse_rules)
+from goloop.common.go.board import Board
+from goloop.common.go.coords import GTP_COLUMNS, Point
+from goloop.common.go.history import History
+from goloop.common.go.rules import (
+    KoRule,
+    Rules,
+    RulesError,
+    ScoringRule,
+    TaxRule,
+    WhiteHandicapBonus,
+    parse_rules,
+)
 
 BLACK, WHITE = 1, 2
 PASS = None

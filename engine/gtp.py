@@ -15,8 +15,13 @@ set_position, handicaps, loadsgf) replace it through `GtpEngine.set_history`, an
 set is first put to `GtpEngine.check_rules`, where a network engine refuses what its net cannot
 play.
 
-With `model` set, gtp_nn loads the net and registers its commands (kata-raw-nn) and the search
-half of GTP (gtp_search: genmove, the analysis commands, clocks, params, scoring with the net).
+With `model` set, the engine loads the net (gtp_nn) and attaches the search half of GTP
+(gtp_search: genmove, the analysis commands, clocks, params, scoring with the net) and the net's
+own command, kata-raw-nn (gtp_nn).
+
+Imports go one way: this module (the loop and the command table) imports the command groups
+(gtp_search, gtp_nn, gtp_handicap, gtp_loadsgf), which import the shared helpers below them
+(gtp_config, gtp_position, gtp_protocol, gtp_stream, gtp_params, ...); never the reverse.
 Without one, final_score is the rules' own count of the position (see gtp_position), and
 place_free_handicap uses the standard pattern (see gtp_handicap).
 
@@ -35,31 +40,58 @@ import io
 import logging
 import queue
 import threading
-from dataclasses import dataclass
 from typing import Callable, Iterator, Optional, TextIO
 
 from goloop import __version__
-from goloop.common.config import setting
-from goloop.common.history import History
-from goloop.common.rules import (
-    Rules, RulesError, format_komi, parse_kgs_rules, parse_rules, validate_komi)
+from goloop.common.go.history import History
+from goloop.common.go.rules import (
+    Rules,
+    RulesError,
+    format_komi,
+    parse_kgs_rules,
+    parse_rules,
+    validate_komi,
+)
 from goloop.engine.gtp_config import (
-    COMPAT_KEY_NAMES, RULE_KEY_FIELDS, CompatKeys, GenmoveKeys, RuleKeys, SearchKeys)
+    COMPAT_KEY_NAMES,
+    MAX_SIZE,
+    MIN_SIZE,
+    RULE_KEY_FIELDS,
+    GtpConfig,
+)
 from goloop.engine.gtp_handicap import (
-    HandicapError, fixed_handicap_points, free_handicap_points, setup_board)
+    HandicapError,
+    fixed_handicap_points,
+    free_handicap_points,
+    setup_board,
+)
 from goloop.engine.gtp_loadsgf import history_from_sgf
 from goloop.engine.gtp_position import (
-    anticipated_score, dead_stones, final_score_text, printsgf_text, showboard_text, stone_points,
-    vertex_list)
+    anticipated_score,
+    dead_stones,
+    final_score_text,
+    printsgf_text,
+    showboard_text,
+    stone_points,
+    vertex_list,
+)
 from goloop.engine.gtp_protocol import (
-    GtpError, clean_line, expect_args, format_reply, parse_color, parse_command, parse_float,
-    parse_int, parse_stone_vertex, parse_vertex)
+    GtpError,
+    clean_line,
+    expect_args,
+    format_reply,
+    parse_color,
+    parse_command,
+    parse_float,
+    parse_int,
+    parse_stone_vertex,
+    parse_vertex,
+)
 from goloop.engine.gtp_stream import PONDER_JOB, BackgroundJob, GtpOutput
 
 log = logging.getLogger(__name__)
 
 BLACK, WHITE = 1, 2
-MIN_SIZE, MAX_SIZE = 2, 19
 
 Handler = Callable[[list[str]], Optional[str]]
 """A command: the argument list in, the reply text out (None when the handler wrote its reply
@@ -73,46 +105,6 @@ PONDER_TRANSPARENT = frozenset((
     "kata-list-params", "kata-get-param", "kata-get-params", "kata-list_time_settings",
     "kata-debug-print-tc", "time_settings", "kgs-time_settings", "kata-time_settings",
     "time_left"))
-
-
-@dataclass(frozen=True)
-class _CoreKeys:
-    """The board-side keys of `goloop gtp` (the search keys are in gtp_config)."""
-
-    model: Optional[str] = setting(
-        None, "KataGo model file (.bin.gz, .txt.gz, .bin, .txt) for the network commands "
-              "(kata-raw-nn); without one the engine knows only the rules.")
-    rules: str = setting(
-        "tromp-taylor", "Rules at startup, until the controller changes them: a preset name "
-                        "(tromp-taylor, chinese, japanese, aga, ...), rules JSON or a compact rules string.")
-    komi: Optional[float] = setting(
-        None, "Komi at startup, until the controller sends `komi`; unset means the rules' default.",
-        min=-400, max=400)
-    ignoreGTPAndForceKomi: Optional[float] = setting(
-        None, "Always use this komi, ignoring `komi` commands and SGF komi.", min=-400, max=400)
-    defaultBoardSize: int = setting(19, "Board size at startup, until `boardsize`.", min=MIN_SIZE,
-                                    max=MAX_SIZE)
-    preventCleanupPhase: bool = setting(
-        True, "Under territory scoring, two passes only mark the game as past its normal end "
-              "instead of starting the cleanup (encore) phases, as KataGo's GTP does by default.")
-    assumeMultipleStartingBlackMovesAreHandicap: bool = setting(
-        True, "Count a run of black moves opening the game as handicap stones (for the "
-              "whiteHandicapBonus rule and SGF HA[]), as servers often place free handicap that way.")
-    logAllGTPCommunication: bool = setting(
-        False, "Log every command received and every reply sent (to the log, never stdout).")
-    nnDevice: str = setting(
-        "auto", "Where the net runs: auto (first CUDA GPU, else CPU), cpu, cuda or cuda:N.")
-    nnDtype: str = setting(
-        "auto", "Precision of the forward pass: auto (bf16 on GPU, fp32 on CPU), fp32, bf16, fp16.")
-    numEigenThreadsPerModel: Optional[int] = setting(
-        None, "CPU threads running the net (KataGo's CPU-backend key; torch's intra-op threads). "
-              "Unset: min(numSearchThreads, cores), as KataGo. No effect on a GPU.", min=1, max=1024)
-
-
-@dataclass(frozen=True)
-class GtpConfig(CompatKeys, RuleKeys, GenmoveKeys, SearchKeys, _CoreKeys):
-    """`goloop gtp` settings; keys are KataGo's gtp.cfg names where the concept is the same, so
-    KataGo's gtp_example.cfg loads as it is (keys without meaning here warn when set)."""
 
 
 class GtpConfigError(ValueError):
@@ -170,13 +162,17 @@ class GtpEngine:
         self.evaluator = None
         self.search = None  # the search commands (gtp_search.SearchCommands) when a net is loaded
         if config.model is not None:
-            from goloop.engine import gtp_nn  # torch is imported only when a net is used
+            # torch is imported only when a net is used
+            from goloop.engine import gtp_nn, gtp_search
             try:
-                gtp_nn.attach(self, config)
-            except gtp_nn.SearchSetupError as e:
-                raise GtpConfigError(str(e)) from None
+                self.evaluator = gtp_nn.load_evaluator(config)
             except (OSError, ValueError) as e:
                 raise GtpConfigError(f"cannot load model {config.model!r}: {e}") from None
+            try:
+                self.search = gtp_search.SearchCommands(self, config, self.evaluator)
+            except ValueError as e:
+                raise GtpConfigError(str(e)) from None
+            gtp_nn.register_raw_nn(self, config, self.evaluator, self.search)
             try:
                 self.check_rules(rules)
             except GtpError as e:

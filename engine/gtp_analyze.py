@@ -30,8 +30,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Optional
 
-from goloop.common.analysis import Analysis, MoveInfo, Move
-from goloop.common.coords import point_to_gtp
+from goloop.common.go.coords import point_to_gtp
+from goloop.common.search.reports import Analysis, Move, MoveInfo
 from goloop.engine.gtp_protocol import GtpError, parse_vertex
 
 BLACK, WHITE = 1, 2

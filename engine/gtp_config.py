@@ -1,6 +1,7 @@
-"""The gtp.cfg keys of KataGo's search half, declared for GtpConfig (which inherits these classes).
+"""`GtpConfig`, the keys of `goloop gtp`: KataGo's gtp.cfg names where the concept is the same.
 
-Three groups, so that KataGo's own gtp_example.cfg (and configs written for it) load unchanged:
+The board-side keys (model, rules, komi, board size, device) are `_CoreKeys`; three more
+groups, so that KataGo's own gtp_example.cfg (and configs written for it) load unchanged:
 
 * SearchKeys: KataGo's SearchParams keys as `katago gtp` reads them. Each is optional: unset means
   KataGo's GTP default for that parameter (SearchParams.for_gtp()). Ranges are KataGo's, so a value
@@ -23,6 +24,7 @@ from typing import Optional
 from goloop.common.config import setting
 
 BIG = 1 << 50
+MIN_SIZE, MAX_SIZE = 2, 19
 
 
 def _f(help: str, lo: float, hi: float):
@@ -283,3 +285,43 @@ RULE_KEY_NAMES = tuple(f.name for f in fields(RuleKeys))
 RULE_KEY_FIELDS = {"koRule": "ko", "scoringRule": "scoring", "taxRule": "tax",
                    "multiStoneSuicideLegal": "suicide", "hasButton": "hasButton",
                    "whiteHandicapBonus": "whiteHandicapBonus", "friendlyPassOk": "friendlyPassOk"}
+
+
+@dataclass(frozen=True)
+class _CoreKeys:
+    """The board-side keys of `goloop gtp`."""
+
+    model: Optional[str] = setting(
+        None, "KataGo model file (.bin.gz, .txt.gz, .bin, .txt) for the network commands "
+              "(kata-raw-nn); without one the engine knows only the rules.")
+    rules: str = setting(
+        "tromp-taylor", "Rules at startup, until the controller changes them: a preset name "
+                        "(tromp-taylor, chinese, japanese, aga, ...), rules JSON or a compact rules string.")
+    komi: Optional[float] = setting(
+        None, "Komi at startup, until the controller sends `komi`; unset means the rules' default.",
+        min=-400, max=400)
+    ignoreGTPAndForceKomi: Optional[float] = setting(
+        None, "Always use this komi, ignoring `komi` commands and SGF komi.", min=-400, max=400)
+    defaultBoardSize: int = setting(19, "Board size at startup, until `boardsize`.", min=MIN_SIZE,
+                                    max=MAX_SIZE)
+    preventCleanupPhase: bool = setting(
+        True, "Under territory scoring, two passes only mark the game as past its normal end "
+              "instead of starting the cleanup (encore) phases, as KataGo's GTP does by default.")
+    assumeMultipleStartingBlackMovesAreHandicap: bool = setting(
+        True, "Count a run of black moves opening the game as handicap stones (for the "
+              "whiteHandicapBonus rule and SGF HA[]), as servers often place free handicap that way.")
+    logAllGTPCommunication: bool = setting(
+        False, "Log every command received and every reply sent (to the log, never stdout).")
+    nnDevice: str = setting(
+        "auto", "Where the net runs: auto (first CUDA GPU, else CPU), cpu, cuda or cuda:N.")
+    nnDtype: str = setting(
+        "auto", "Precision of the forward pass: auto (bf16 on GPU, fp32 on CPU), fp32, bf16, fp16.")
+    numEigenThreadsPerModel: Optional[int] = setting(
+        None, "CPU threads running the net (KataGo's CPU-backend key; torch's intra-op threads). "
+              "Unset: min(numSearchThreads, cores), as KataGo. No effect on a GPU.", min=1, max=1024)
+
+
+@dataclass(frozen=True)
+class GtpConfig(CompatKeys, RuleKeys, GenmoveKeys, SearchKeys, _CoreKeys):
+    """`goloop gtp` settings; keys are KataGo's gtp.cfg names where the concept is the same, so
+    KataGo's gtp_example.cfg loads as it is (keys without meaning here warn when set)."""

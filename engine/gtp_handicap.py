@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence
 
-from goloop.common.board import Board
-from goloop.common.coords import Point
+from goloop.common.go.board import Board
+from goloop.common.go.coords import Point
 
 # KataGo places at most this many free handicap stones (and at most a quarter of the board).
 MAX_FREE_HANDICAP = 30

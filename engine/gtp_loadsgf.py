@@ -12,9 +12,9 @@ from typing import Callable, Optional
 
 from sgfmill import sgf_grammar
 
-from goloop.common.history import History
-from goloop.common.rules import Rules
-from goloop.common.sgf import GameRecord, SgfError, load_sgf
+from goloop.common.go.history import History
+from goloop.common.go.rules import Rules
+from goloop.common.go.sgf import GameRecord, SgfError, load_sgf
 from goloop.engine.gtp_handicap import HandicapError, setup_board
 from goloop.engine.gtp_protocol import GtpError
 

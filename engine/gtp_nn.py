@@ -9,11 +9,11 @@ from __future__ import annotations
 import logging
 from typing import Optional
 
-from goloop.common.evaluator import EvalRequest, Evaluator
-from goloop.common.history import History
-from goloop.common.rules import RulesError
+from goloop.common.go.rules import RulesError
+from goloop.common.nn.evaluator import EvalRequest, Evaluator
 from goloop.common.runtime import ThreadPlan, apply_threads, plan_threads, resolve_device
-from goloop.common.searchparams import SearchParams
+from goloop.common.search.params import SearchParams
+from goloop.engine.gtp_position import history_for_player
 from goloop.engine.gtp_protocol import GtpError, parse_color
 
 log = logging.getLogger(__name__)
@@ -69,18 +69,6 @@ def parse_raw_nn_args(args: list[str], default_optimism: float):
     return color, symmetries, optimism
 
 
-def history_for_player(history: History, pla: int) -> History:
-    """KataGo evaluates another player to move by restarting the history from this board."""
-    if pla == history.next_player:
-        return history
-    return History(history.rules, board=history.board, pla=pla,
-                   prevent_encore=history.prevent_encore,
-                   leading_black_moves_are_handicap=history.leading_black_moves_are_handicap,
-                   encore_phase=history.encore_phase,
-                   second_encore_start=history.second_encore_start_colors()
-                   if history.encore_phase >= 2 else None)
-
-
 def raw_nn_text(ev: Evaluator, history: History, symmetries, optimism: float,
                 playout_doubling_advantage: float = 0.0) -> str:
     xs, ys = history.x_size, history.y_size
@@ -114,16 +102,9 @@ def raw_nn_text(ev: Evaluator, history: History, symmetries, optimism: float,
     return "\n".join(lines).strip()
 
 
-def attach(engine, config, searcher_factory=None) -> None:
-    """Load the net and register the commands that need it: kata-raw-nn here, the search
-    commands through gtp_search (when goloop's search is installed).
-
-    Raises OSError/ValueError for a model that cannot be loaded, and SearchSetupError for search
-    settings the engine cannot start with."""
-    ev = load_evaluator(config)
-    engine.evaluator = ev
-    search = _attach_search(engine, config, ev, searcher_factory)
-    engine.search = search
+def register_raw_nn(engine, config, ev: Evaluator, search) -> None:
+    """Register kata-raw-nn (using the search commands' parameters when there are any) and make
+    the engine refuse rules the net cannot play."""
 
     def check_rules(rules) -> None:
         try:
@@ -146,22 +127,6 @@ def attach(engine, config, searcher_factory=None) -> None:
 
     engine.check_rules = check_rules
     engine.register("kata-raw-nn", kata_raw_nn)
-
-
-class SearchSetupError(ValueError):
-    """Search settings (config keys) the engine cannot start with."""
-
-
-def _attach_search(engine, config, ev, searcher_factory):
-    """The search commands, or None when goloop's search module is not available."""
-    try:
-        from goloop.engine.gtp_search import SearchCommands
-        return SearchCommands(engine, config, ev, searcher_factory)
-    except ImportError as e:
-        log.warning("search commands unavailable (%s); only kata-raw-nn is served", e)
-        return None
-    except ValueError as e:
-        raise SearchSetupError(str(e)) from None
 
 
 def _raw_nn_settings(search, config):

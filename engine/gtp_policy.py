@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
-from goloop.common.rules import ScoringRule, WhiteHandicapBonus
+from goloop.common.go.rules import ScoringRule, WhiteHandicapBonus
 
 BLACK, WHITE = 1, 2
 

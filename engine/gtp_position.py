@@ -21,10 +21,10 @@ from __future__ import annotations
 
 from typing import Optional
 
-from goloop.common.board import Board
-from goloop.common.coords import GTP_COLUMNS, Point, point_to_gtp, point_to_sgf
-from goloop.common.history import History
-from goloop.common.sgf import GameRecord, format_result, write_sgf
+from goloop.common.go.board import Board
+from goloop.common.go.coords import GTP_COLUMNS, Point, point_to_gtp, point_to_sgf
+from goloop.common.go.history import History
+from goloop.common.go.sgf import GameRecord, format_result, write_sgf
 
 _STONE_CHARS = ".XO"
 _COLOR_LETTERS = {1: "B", 2: "W"}
@@ -201,3 +201,18 @@ def _pass_for_ko_flags(history) -> list[bool]:
         flags.append(replay.is_pass_for_ko(move, color))
         replay.play(move, color)
     return flags
+
+
+# ------------------------------------------------------------------------------------------------
+# Another player to move
+
+def history_for_player(history: History, pla: int) -> History:
+    """KataGo evaluates another player to move by restarting the history from this board."""
+    if pla == history.next_player:
+        return history
+    return History(history.rules, board=history.board, pla=pla,
+                   prevent_encore=history.prevent_encore,
+                   leading_black_moves_are_handicap=history.leading_black_moves_are_handicap,
+                   encore_phase=history.encore_phase,
+                   second_encore_start=history.second_encore_start_colors()
+                   if history.encore_phase >= 2 else None)

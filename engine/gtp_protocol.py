@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from goloop.common.coords import Point, gtp_to_point
+from goloop.common.go.coords import Point, gtp_to_point
 
 # Ids are echoed back; KataGo keeps them in a C int, so larger ones are refused the same way.
 MAX_ID = 2**31 - 1

@@ -22,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from goloop.common.rules import ScoringRule
+from goloop.common.go.rules import ScoringRule
 
 BLACK, WHITE = 1, 2
 KOMI_CLIP_RADIUS = 20.0  # KataGo's NNPos::KOMI_CLIP_RADIUS

@@ -1,6 +1,6 @@
 """The search half of KataGo's GTP: genmove and friends, the analysis commands, clocks, params.
 
-Attached by gtp_nn when a model is loaded. Behaviour follows KataGo v1.17.2's gtp.cpp:
+Attached by the GtpEngine (gtp.py) when a model is loaded. Behaviour follows KataGo v1.17.2's gtp.cpp:
 
 * `genmove C` searches with the genmove parameters and plays the move; `reg_genmove` and
   `kata-search` reply the same without playing; `kata-search_cancellable` runs in the background
@@ -15,7 +15,7 @@ Attached by gtp_nn when a model is loaded. Behaviour follows KataGo v1.17.2's gt
 * The search budget is KataGo's: maxVisits/maxPlayouts/maxTime times the search factor
   (searchFactorWhenWinning's play-faster factor times searchFactorAfterOnePass/TwoPass after
   passes), further limited by the mover's clock (`time_settings`, `kgs-time_settings`,
-  `kata-time_settings`, `time_left`; common/timecontrol's plan, made once at the start of the
+  `kata-time_settings`, `time_left`; timecontrol's plan, made once at the start of the
   search where KataGo re-plans every 0.1 s).
 * `final_score` and `final_status_list` ask the net (short searches) unless the game ended under
   rules whose result is exact; see gtp_score.
@@ -55,21 +55,29 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from goloop.common.analysis import Analysis
-from goloop.common.area import area_map
-from goloop.common.coords import point_to_gtp
-from goloop.common.history import History
-from goloop.common.rules import ScoringRule, parse_rules
-from goloop.common.search import SearchError
-from goloop.common.timecontrol import (
-    KATA_TIME_SETTINGS_REPLY, SearchTimeParams, TimeControlError, TimeControls, debug_print_tc,
-    parse_time_left, search_time_limit, uses_clock)
+from goloop.common.go.area import area_map
+from goloop.common.go.coords import point_to_gtp
+from goloop.common.go.history import History
+from goloop.common.go.rules import ScoringRule, parse_rules
+from goloop.common.search.reports import Analysis
+from goloop.common.search.searcher import SearchError
 from goloop.engine import gtp_policy, gtp_score
 from goloop.engine.gtp_analyze import AnalyzeArgs, format_analysis_line, parse_analyze_args
-from goloop.engine.gtp_nn import history_for_player
+from goloop.engine.gtp_config import GtpConfig
 from goloop.engine.gtp_params import ParamState, cpp_general, parse_set_params_json
+from goloop.engine.gtp_position import history_for_player
 from goloop.engine.gtp_protocol import GtpError, expect_args, parse_color
 from goloop.engine.gtp_stream import PONDER_JOB, BackgroundJob, full_reply, header
+from goloop.engine.timecontrol import (
+    KATA_TIME_SETTINGS_REPLY,
+    SearchTimeParams,
+    TimeControlError,
+    TimeControls,
+    debug_print_tc,
+    parse_time_left,
+    search_time_limit,
+    uses_clock,
+)
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +154,7 @@ class SearchCommands:
     """The search commands of one GtpEngine, sharing one Searcher."""
 
     def __init__(self, engine, config, evaluator, searcher_factory: Optional[Callable] = None) -> None:
-        from goloop.common.searchparams import SearchParams
+        from goloop.common.search.params import SearchParams
         self.engine = engine
         self.config = config
         self.evaluator = evaluator
@@ -168,7 +176,7 @@ class SearchCommands:
             log.warning("config key %s is accepted for KataGo compatibility but the goloop search "
                         "does not implement it; it has no effect", key)
         if searcher_factory is None:
-            from goloop.common.search import Searcher
+            from goloop.common.search.searcher import Searcher
             searcher_factory = Searcher
         self.searcher = searcher_factory(evaluator, self.params.genmove)
         self.params_in_use = self.params.genmove
@@ -715,7 +723,6 @@ class SearchCommands:
         return self.params.get_params_json()
 
     def _apply_params(self, settings: dict[str, str]) -> None:
-        from goloop.engine.gtp import GtpConfig
         was_genmove = self.params_in_use is self.params.genmove
         self.params.set_params(settings, GtpConfig)
         self.params_in_use = None

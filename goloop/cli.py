@@ -25,7 +25,7 @@ from goloop.common.logs import setup_logging
 from goloop.common.runtime import environment_help, prepare_environment
 
 # Thread-pool variables must be set before numpy or torch load (common/runtime.py); nothing
-# imported above loads them (tests/test_cli.py checks), the daemon modules come later.
+# imported above loads them (tests/test_runtime.py checks), the daemon modules come later.
 prepare_environment()
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help", "-help"]}

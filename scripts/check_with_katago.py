@@ -44,9 +44,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]   # goloop must be installed 
 
 import torch  # noqa: E402
 
-from goloop.common.model import Model  # noqa: E402
-from goloop.common.modelconfigs import config_of_name  # noqa: E402
-from goloop.common.modelfile import load_model_file, save_model_file  # noqa: E402
+from goloop.common.nn.model import Model  # noqa: E402
+from goloop.common.nn.modelconfigs import config_of_name  # noqa: E402
+from goloop.common.nn.modelfile import load_model_file, save_model_file  # noqa: E402
 from goloop.engine.gtp import GtpConfig, GtpEngine  # noqa: E402
 
 SHARED = ROOT.parent / "shared"

@@ -24,10 +24,10 @@ import sys
 import time
 from typing import Optional
 
-from goloop.common.coords import gtp_to_point, point_to_gtp
-from goloop.common.history import History
-from goloop.common.rules import parse_rules
-from goloop.common.sgf import GameRecord, save_sgf
+from goloop.common.go.coords import gtp_to_point, point_to_gtp
+from goloop.common.go.history import History
+from goloop.common.go.rules import parse_rules
+from goloop.common.go.sgf import GameRecord, save_sgf
 
 
 class Engine:

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Optional, Tuple
 
 from goloop.common.config import ConfigError, setting
-from goloop.common.rules import KoRule, ScoringRule, TaxRule
-from goloop.common.searchparams import SearchParams
+from goloop.common.go.rules import KoRule, ScoringRule, TaxRule
+from goloop.common.search.params import SearchParams
 
 
 def _search_fields():

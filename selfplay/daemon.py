@@ -10,19 +10,18 @@ flush. A restart with the same directories just goes on: files are never appende
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import time
 from typing import List, Optional
 
 import numpy as np
 
-from goloop.common import search_core
 from goloop.common.config import describe_config
+from goloop.common.files.modelpoll import latest_model
 from goloop.common.logs import kv
-from goloop.common.modelpoll import latest_model
-from goloop.common.randomnet import RANDOM_MODEL_NAME, RandomEvaluator
+from goloop.common.nn.randomnet import RANDOM_MODEL_NAME, RandomEvaluator
 from goloop.common.runtime import ThreadPlan, apply_threads, plan_threads, resolve_device
+from goloop.common.search import core as search_core
 from goloop.selfplay import rows
 from goloop.selfplay.game import GameContext, Net, play_game
 from goloop.selfplay.gameinit import draw_game_start
@@ -79,7 +78,7 @@ class NetLoader:
         key = (found.path, found.mtime)
         if key == self._key or key in self._bad:
             return None
-        from goloop.common.evaluator import Evaluator
+        from goloop.common.nn.evaluator import Evaluator
         try:
             evaluator = Evaluator.from_file(found.path, device=self.device)
         except (OSError, ValueError) as e:

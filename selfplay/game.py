@@ -25,12 +25,11 @@ from typing import Callable, List, Optional, Tuple
 
 import numpy as np
 
-from goloop.common.board import Board
-from goloop.common.history import History
-from goloop.common.rules import ScoringRule
-from goloop.common.randomnet import RANDOM_MODEL_NAME
-from goloop.common.search import Searcher
-from goloop.common.sgf import GameRecord, format_result
+from goloop.common.go.history import History
+from goloop.common.go.rules import ScoringRule
+from goloop.common.go.sgf import GameRecord, format_result
+from goloop.common.nn.randomnet import RANDOM_MODEL_NAME
+from goloop.common.search.searcher import Searcher
 from goloop.selfplay import komi as komi_mod
 from goloop.selfplay import rows
 from goloop.selfplay.gameinit import BLACK, EMPTY, WHITE, GameStart

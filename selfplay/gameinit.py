@@ -15,7 +15,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from goloop.common.rules import KoRule, Rules, ScoringRule, TaxRule
+from goloop.common.go.rules import KoRule, Rules, ScoringRule, TaxRule
 from goloop.selfplay import komi
 
 EMPTY, BLACK, WHITE = 0, 1, 2

@@ -25,7 +25,7 @@ from typing import Dict, Generator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from goloop.common.rules import ScoringRule
+from goloop.common.go.rules import ScoringRule
 
 # KataGo's NNPos::KOMI_CLIP_RADIUS: komi is kept within boardArea + this of zero.
 KOMI_CLIP_RADIUS = 20.0

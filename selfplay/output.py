@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import numpy as np
 
 from goloop.common.atomicfile import atomic_write
-from goloop.common.sgf import write_sgf
-from goloop.common.trainingdata import TrainingDataBuffer, data_file_name, first_file_max_rows
+from goloop.common.files.trainingdata import TrainingDataBuffer, data_file_name, first_file_max_rows
+from goloop.common.go.sgf import write_sgf
 
 
 class OutputError(OSError):

@@ -22,12 +22,19 @@ from typing import Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from goloop.common.area import area_map
-from goloop.common.features import encode
-from goloop.common.rules import Rules, ScoringRule, TaxRule
-from goloop.common.trainingdata import (DATA_FORMAT_VERSION, EXTRA_SCORE_DISTR_RADIUS,
-                                        NUM_BINARY_CHANNELS, NUM_GLOBAL_INPUTS, NUM_GLOBAL_TARGETS,
-                                        TrainingRow, pack_binary_planes, score_distr_len)
+from goloop.common.files.trainingdata import (
+    DATA_FORMAT_VERSION,
+    EXTRA_SCORE_DISTR_RADIUS,
+    NUM_BINARY_CHANNELS,
+    NUM_GLOBAL_INPUTS,
+    NUM_GLOBAL_TARGETS,
+    TrainingRow,
+    pack_binary_planes,
+    score_distr_len,
+)
+from goloop.common.go.area import area_map
+from goloop.common.go.rules import Rules, ScoringRule, TaxRule
+from goloop.common.nn.features import encode
 
 Move = Optional[Tuple[int, int]]   # (x, y) with y = 0 the top row, or None for a pass
 

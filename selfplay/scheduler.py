@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Generator, Iterator, List, Optional, Sequence
+from typing import Generator, List, Sequence
 
-from goloop.common import search_core
+from goloop.common.search import core as search_core
 
 Coroutine = Generator[Sequence, None, object]
 

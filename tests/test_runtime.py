@@ -164,6 +164,7 @@ def test_entry_point_sets_pool_variables_before_numpy_loads():
 
 def test_help_documents_the_environment_and_the_key():
     from click.testing import CliRunner
+
     from goloop.cli import main
     for command in ("gtp", "analysis", "selfplay"):
         text = CliRunner().invoke(main, [command, "--help"]).output
