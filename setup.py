@@ -68,7 +68,8 @@ setup(
     ),
     python_requires=">=3.10",
     # torch: `make install` puts the CPU build in first when no torch is present (see Makefile).
-    install_requires=["numpy", "click>=8", "sgfmill>=1.1", "torch>=2.1", "tqdm>=4"],
+    install_requires=["numpy", "click>=8", "sgfmill>=1.1", "torch>=2.1", "tqdm>=4", "watchdog>=3",
+                      "zstandard>=0.21", "tensorboard>=2.10"],
     extras_require={"test": ["pytest", "hypothesis"]},
     entry_points={"console_scripts": ["goloop = goloop.cli:main"]},
     zip_safe=False,

@@ -126,14 +126,13 @@ def main() -> None:
     # KataGo's GTP defaults plus what makes the two comparable and repeatable.
     cfg.write_text(f"maxVisits = {args.visits}\nnumSearchThreads = 1\nponderingEnabled = false\n"
                    "nnRandomize = false\nrules = chinese\nallowResignation = false\n"
-                   "logToStderr = false\nlogAllGTPCommunication = false\nlogSearchInfo = false\n"
+                   "resignThreshold = -0.90\nlogToStderr = false\nlogAllGTPCommunication = false\nlogSearchInfo = false\n"
                    f"logDir = {work / 'logs'}\n")
     goloop_cfg = work / "goloop.cfg"
     goloop_cfg.write_text(f"maxVisits = {args.visits}\nnumSearchThreads = 1\nponderingEnabled = false\n"
                           "nnRandomize = false\nrules = chinese\nallowResignation = false\n")
     clean_env = {k: v for k, v in os.environ.items()
-                 if k not in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "OPENBLAS_NUM_THREADS",
-                              "MKL_NUM_THREADS")}
+                 if k not in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
     engines = [
         Gtp("katago", [args.katago, "gtp", "-model", args.model, "-config", str(cfg)], clean_env),
         Gtp("goloop", [sys.executable, "-m", "goloop", "gtp", "--model", args.model,

@@ -23,6 +23,15 @@ The plan (`plan_threads`):
 Environment (`ENV_DEFAULTS`): libraries that size their pools when they load read these, so the
 `goloop` entry point sets them before numpy or torch are imported (`prepare_environment`). A
 value already in the environment wins, so a user can still choose otherwise.
+
+The OpenMP wait policy is left at libgomp's default (spin about 300k iterations, then sleep) on
+purpose. With one net thread, the default here on 2 cores for GTP and analysis, OpenMP starts
+no workers and nothing spins. With two, the spin is what makes the second thread pay: on a b6c96
+9x9 selfplay run (bench/selfplay_bench.py, batch 11) it gave 438 NN evals/s against 308 with one
+thread, while OMP_WAIT_POLICY=PASSIVE gave 315, no better than one thread. Under contention the
+answer is fewer threads, not sleeping ones (one busy process: 1 thread 309, 2 spinning 125,
+2 passive 281), so a box shared by several daemons gives each its cores (`taskset`, which the
+plan honours, or numEigenThreadsPerModel).
 """
 from __future__ import annotations
 
@@ -38,11 +47,8 @@ log = logging.getLogger(__name__)
 
 # name -> (value, why). Shown in every daemon's --help (environment_help).
 ENV_DEFAULTS: Mapping[str, tuple[str, str]] = {
-    "OMP_WAIT_POLICY": ("PASSIVE", "OpenMP workers sleep when idle instead of spinning on a "
-                        "core another process needs."),
-    "OPENBLAS_NUM_THREADS": ("1", "numpy's BLAS pool: goloop's numpy work is small and "
-                             "single-threaded."),
-    "MKL_NUM_THREADS": ("1", "MKL's own pool (torch sets its threads itself)."),
+    "OPENBLAS_NUM_THREADS": ("1", "numpy's BLAS pool, whose threads spin after each call: "
+                             "goloop's numpy work is small, and the net's threads are torch's."),
 }
 
 
@@ -62,7 +68,8 @@ def prepare_environment(environ: Optional[MutableMapping[str, str]] = None) -> d
 def environment_help() -> str:
     """The `Environment` section of a daemon's --help."""
     lines = [f"{name}={value}: {why}" for name, (value, why) in ENV_DEFAULTS.items()]
-    lines.append("(each set by goloop only when the environment does not already set it)")
+    lines.append("(set by goloop only when the environment does not already set it; torch's "
+                 "own pools follow numEigenThreadsPerModel and the cores of `taskset`)")
     return "\n".join(lines)
 
 

@@ -48,11 +48,11 @@ def test_available_cores_follows_the_affinity_mask():
 
 
 def test_prepare_environment_sets_only_what_is_missing():
-    env = {"OMP_WAIT_POLICY": "ACTIVE"}
-    done = runtime.prepare_environment(env)
-    assert env["OMP_WAIT_POLICY"] == "ACTIVE" and "OMP_WAIT_POLICY" not in done
-    for name, (value, _) in runtime.ENV_DEFAULTS.items():
-        assert env[name] == (value if name != "OMP_WAIT_POLICY" else "ACTIVE")
+    env = {"OPENBLAS_NUM_THREADS": "4"}
+    assert runtime.prepare_environment(env) == {}
+    assert env == {"OPENBLAS_NUM_THREADS": "4"}
+    env = {}
+    assert runtime.prepare_environment(env) == {"OPENBLAS_NUM_THREADS": "1"}
 
 
 # --- each command's plan from its config --------------------------------------------------------
@@ -105,7 +105,7 @@ try:
 finally:
     import os
     print("TORCH", torch.get_num_threads(), torch.get_num_interop_threads(),
-          os.environ.get("OMP_WAIT_POLICY"), file=sys.stderr)
+          os.environ.get("OPENBLAS_NUM_THREADS"), file=sys.stderr)
 """
 
 
@@ -124,7 +124,7 @@ def test_gtp_applies_and_logs_its_plan():
     # 4 search threads but this process may use one core: one net thread.
     assert "cpu threads" in r.stderr and "intra_op_threads=1" in r.stderr
     assert "cores_available=1" in r.stderr
-    assert "TORCH 1 1 PASSIVE" in r.stderr
+    assert "TORCH 1 1 1" in r.stderr
 
 
 @needs_model
@@ -155,11 +155,11 @@ def test_selfplay_applies_its_plan(tmp_path):
 def test_entry_point_sets_pool_variables_before_numpy_loads():
     code = ("import sys, goloop.cli, os; "
             "assert 'numpy' not in sys.modules and 'torch' not in sys.modules; "
-            "print(os.environ['OPENBLAS_NUM_THREADS'], os.environ['OMP_WAIT_POLICY'])")
+            "print(os.environ['OPENBLAS_NUM_THREADS'])")
     env = {k: v for k, v in os.environ.items() if k not in runtime.ENV_DEFAULTS}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                          check=True).stdout.split()
-    assert out == ["1", "PASSIVE"]
+    assert out == ["1"]
 
 
 def test_help_documents_the_environment_and_the_key():
@@ -168,5 +168,5 @@ def test_help_documents_the_environment_and_the_key():
     from goloop.cli import main
     for command in ("gtp", "analysis", "selfplay"):
         text = CliRunner().invoke(main, [command, "--help"]).output
-        assert "OMP_WAIT_POLICY" in text and "OPENBLAS_NUM_THREADS" in text
+        assert "OPENBLAS_NUM_THREADS" in text
         assert "numEigenThreadsPerModel" in text
