@@ -26,6 +26,7 @@ bench:
 	$(PYTHON) bench/board_bench.py
 	$(PYTHON) bench/nn_bench.py
 	$(PYTHON) bench/selfplay_bench.py
+	$(PYTHON) bench/shuffle_bench.py
 
 clean:
 	rm -rf build *.egg-info

@@ -69,7 +69,7 @@ setup(
     python_requires=">=3.10",
     # torch: `make install` puts the CPU build in first when no torch is present (see Makefile).
     install_requires=["numpy", "click>=8", "sgfmill>=1.1", "torch>=2.1", "tqdm>=4", "watchdog>=3",
-                      "zstandard>=0.21", "tensorboard>=2.10"],
+                      "zstandard>=0.21", "tensorboard>=2.10", "matplotlib>=3.5", "isal>=1.5"],
     extras_require={"test": ["pytest", "hypothesis"]},
     entry_points={"console_scripts": ["goloop = goloop.cli:main"]},
     zip_safe=False,
