@@ -16,8 +16,8 @@ set is first put to `GtpEngine.check_rules`, where a network engine refuses what
 play.
 
 With `model` set, the engine loads the net (gtp_nn) and attaches the search half of GTP
-(gtp_search: genmove, the analysis commands, clocks, params, scoring with the net) and the net's
-own command, kata-raw-nn (gtp_nn).
+(gtp_search: genmove, the analysis commands, clocks, params; scoring with the net and
+kata-benchmark from gtp_side_search) and the net's own command, kata-raw-nn (gtp_nn).
 
 Imports go one way: this module (the loop and the command table) imports the command groups
 (gtp_search, gtp_nn, gtp_handicap, gtp_loadsgf), which import the shared helpers below them

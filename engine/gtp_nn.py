@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Optional
 
+from goloop.common.go.history import History
 from goloop.common.go.rules import RulesError
 from goloop.common.nn.evaluator import EvalRequest, Evaluator
 from goloop.common.runtime import ThreadPlan, apply_threads, plan_threads, resolve_device

@@ -8,20 +8,20 @@ Attached by the GtpEngine (gtp.py) when a model is loaded. Behaviour follows Kat
   then `info` lines every interval and once at the end, then `play MOVE`; the cancellable one
   says `play cancelled` when interrupted. After the search, genmove records the root win/loss
   value, resigns by KataGo's rules when allowed, applies the friendly-pass and
-  cleanup-before-pass hacks, and only then answers.
+  cleanup-before-pass hacks (gtp_side_search), and only then answers.
 * `lz-analyze`, `kata-analyze` and Sabaki's `analyze` search with the analysis parameters in the
   background, printing a line every interval, until the next input line, then end the reply with
   a blank line. Values are converted to `reportAnalysisWinratesAs`.
 * The search budget is KataGo's: maxVisits/maxPlayouts/maxTime times the search factor
   (searchFactorWhenWinning's play-faster factor times searchFactorAfterOnePass/TwoPass after
   passes), further limited by the mover's clock (`time_settings`, `kgs-time_settings`,
-  `kata-time_settings`, `time_left`; timecontrol's plan, made once at the start of the
+  `kata-time_settings`, `time_left`; timebudget's plan, made once at the start of the
   search where KataGo re-plans every 0.1 s).
 * `final_score` and `final_status_list` ask the net (short searches) unless the game ended under
-  rules whose result is exact; see gtp_score.
+  rules whose result is exact; see gtp_side_search and gtp_score.
 * `kata-get-param`, `kata-set-param`, `kata-list-params` (and the unlisted `kata-get-params`,
   `kata-set-params`) see gtp_params; `clear_cache`, `stop`, `cputime`/`gomill-cpu_time` (wall
-  time spent in genmove-type commands), `kata-benchmark N`.
+  time spent in genmove-type commands), `kata-benchmark N` (gtp_side_search).
 
 * The analysis commands' `avoid` / `allow` arguments (kata-, lz- and Sabaki flavours, genmove
   ones included) go to the search as KataGo's avoidMoveUntilByLoc: for the colour named, the
@@ -55,37 +55,41 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from goloop.common.go.area import area_map
 from goloop.common.go.coords import point_to_gtp
 from goloop.common.go.history import History
-from goloop.common.go.rules import ScoringRule, parse_rules
 from goloop.common.search.reports import Analysis
 from goloop.common.search.searcher import SearchError
-from goloop.engine import gtp_policy, gtp_score
+from goloop.engine import gtp_policy
 from goloop.engine.gtp_analyze import AnalyzeArgs, format_analysis_line, parse_analyze_args
 from goloop.engine.gtp_config import GtpConfig
 from goloop.engine.gtp_params import ParamState, cpp_general, parse_set_params_json
 from goloop.engine.gtp_position import history_for_player
-from goloop.engine.gtp_protocol import GtpError, expect_args, parse_color
+from goloop.engine.gtp_protocol import GtpError, parse_color
+from goloop.engine.gtp_side_search import (
+    UNLIMITED_TIME,
+    UNLIMITED_VISITS,
+    SideSearches,
+    replace_known,
+    white_winloss,
+)
 from goloop.engine.gtp_stream import PONDER_JOB, BackgroundJob, full_reply, header
-from goloop.engine.timecontrol import (
-    KATA_TIME_SETTINGS_REPLY,
+from goloop.engine.timebudget import (
     SearchTimeParams,
     TimeControlError,
+    search_time_limit,
+    uses_clock,
+)
+from goloop.engine.timecontrol import (
+    KATA_TIME_SETTINGS_REPLY,
     TimeControls,
     debug_print_tc,
     parse_time_left,
-    search_time_limit,
-    uses_clock,
 )
 
 log = logging.getLogger(__name__)
 
 BLACK, WHITE = 1, 2
 NO_LIMIT = 1 << 62
-# What "no limit" is in SearchParams (analysis searches until interrupted, like KataGo's).
-UNLIMITED_VISITS = 1 << 50
-UNLIMITED_TIME = 1e20
 GENMOVE_ERROR = "genmove returned null location or illegal move"
 
 
@@ -109,23 +113,6 @@ def parse_enabled(text: str, key: str) -> Optional[bool]:
     raise ValueError(f"Could not parse '{text}' as bool or auto for key '{key}'")
 
 
-def _replace_known(params, **changes):
-    names = {f.name for f in dataclasses.fields(params)}
-    return dataclasses.replace(params, **{k: v for k, v in changes.items() if k in names})
-
-
-def noiseless_params(params, visits: int):
-    """KataGo's getNoiselessParams: a fixed small search for scoring-type questions."""
-    threads = params.numSearchThreads
-    return _replace_known(
-        params, maxVisits=visits, maxPlayouts=visits, rootNoiseEnabled=False,
-        rootPolicyTemperature=1.0, rootPolicyTemperatureEarly=1.0,
-        rootFpuReductionMax=params.fpuReductionMax, rootFpuLossProp=params.fpuLossProp,
-        rootDesiredPerChildVisitsCoeff=0.0, rootNumSymmetriesToSample=1,
-        searchFactorAfterOnePass=1.0, searchFactorAfterTwoPass=1.0,
-        numSearchThreads=min(threads, (visits + 7) // 8))
-
-
 # SearchParams fields that bound a search without changing what its tree holds.
 BUDGET_FIELDS = ("maxVisits", "maxPlayouts", "maxTime", "searchFactorAfterOnePass",
                  "searchFactorAfterTwoPass")
@@ -135,7 +122,7 @@ def _only_budget_differs(old, new) -> bool:
     """Whether `new` is `old` with at most BUDGET_FIELDS changed."""
     if old is None or new is None or type(old) is not type(new):
         return False
-    return _replace_known(old, **{f: getattr(new, f) for f in BUDGET_FIELDS if hasattr(new, f)}) == new
+    return replace_known(old, **{f: getattr(new, f) for f in BUDGET_FIELDS if hasattr(new, f)}) == new
 
 
 def _pda_follows_root(params) -> bool:
@@ -145,13 +132,9 @@ def _pda_follows_root(params) -> bool:
         not getattr(params, "playoutDoublingAdvantagePla", "")
 
 
-def white_winloss(analysis: Analysis) -> float:
-    """The root's win minus loss, White's view."""
-    return 2.0 * analysis.root.white_winrate - 1.0
-
-
-class SearchCommands:
-    """The search commands of one GtpEngine, sharing one Searcher."""
+class SearchCommands(SideSearches):
+    """The search commands of one GtpEngine, sharing one Searcher; the searches beside the game
+    (scoring with the net, friendly pass, kata-benchmark) come from gtp_side_search."""
 
     def __init__(self, engine, config, evaluator, searcher_factory: Optional[Callable] = None) -> None:
         from goloop.common.search.params import SearchParams
@@ -361,8 +344,8 @@ class SearchCommands:
             visits = int(math.ceil(min(float(NO_LIMIT), visits * factor)))
             playouts = int(math.ceil(min(float(NO_LIMIT), playouts * factor)))
             max_time = max_time * factor
-        params = _replace_known(params, searchFactorAfterOnePass=1.0, searchFactorAfterTwoPass=1.0,
-                                maxPlayouts=max(1, min(playouts, UNLIMITED_VISITS)))
+        params = replace_known(params, searchFactorAfterOnePass=1.0, searchFactorAfterTwoPass=1.0,
+                               maxPlayouts=max(1, min(playouts, UNLIMITED_VISITS)))
         clock = self.clocks[pla]
         if uses_clock(clock, pondering=False):
             time_params = SearchTimeParams(
@@ -536,111 +519,14 @@ class SearchCommands:
                              f"{m.white_winrate:.4f} lead(W) {m.white_lead:.2f} prior {m.prior:.4f}")
             (log.warning if debug else log.info)("\n".join(lines))
 
-    def _side_search(self, params, hist: History, visits: int, ownership: bool = False) -> Analysis:
-        """A fresh fixed-visit search of `hist` (scoring questions); the caller restores state."""
-        self._use_params(params)
-        self.searcher.clear_tree()
-        self.searcher.set_position(hist)
-        self.search_is_for = hist.next_player
-        self._set_avoid(None)
-        result = self._search(visits, None)
-        if ownership:
-            result = self.searcher.analysis(include_ownership=True, include_moves_ownership=False,
-                                            include_pv=False)
-        return result
-
-    def _restore_after_side_searches(self) -> None:
-        self._own_in_tree(False)
-        self.searcher.clear_tree()
-        self._use_params(self.params.genmove)
-
-    def _scoring_params(self, visits: int):
-        params = _replace_known(self.params.genmove, playoutDoublingAdvantage=0.0,
-                                conservativePass=True, antiMirror=False)
-        return noiseless_params(params, visits)
-
-    def _anticipated_alive(self, hist: History, visits: int) -> tuple[np.ndarray, np.ndarray]:
-        """(alive map, ownership) from one scoring search; the caller restores the searcher."""
-        params = self._scoring_params(visits)
-        self._own_in_tree(True)
-        analysis = self._side_search(params, hist.copy(), visits, ownership=True)
-        return gtp_score.alive_from_ownership(hist.board, analysis.ownership), analysis.ownership
-
-    def _maybe_friendly_pass(self, pla: int, move, hist: History, params, visits: int):
-        """KataGo's friendly pass: under area scoring with friendlyPassOk, answer the opponent's
-        pass with a pass when the board is settled and the move would gain nothing."""
-        if self.cleanup_before_pass is True or move is None:
-            return move
-        rules = hist.rules
-        area = rules.scoring_rule == ScoringRule.AREA
-        do_it = self.friendly_pass if self.friendly_pass is not None else (rules.friendly_pass_ok and area)
-        moves = hist.moves
-        if not (do_it and area and not rules.has_button and hist.pass_would_end_phase(pla)
-                and moves and moves[-1][0] == 3 - pla and moves[-1][1] is None):
-            return move
-        try:
-            alive, ownership = self._anticipated_alive(hist, visits)
-            clean = hist.board.copy()
-            stones = clean.stones()
-            for y, x in zip(*np.nonzero((stones != 0) & ~alive)):
-                clean.set_stone((int(x), int(y)), 0)
-            owner = area_map(clean, multi_stone_suicide_legal=rules.multi_stone_suicide_legal)
-            own = np.asarray(ownership, dtype=np.float64).reshape(hist.y_size, hist.x_size)
-            unsurrounded = bool(((own > 0.75) & (owner != WHITE)).any()
-                                or ((own < -0.75) & (owner != BLACK)).any())
-            if unsurrounded or _adjacent_to(clean, move, 3 - pla) or _would_capture(clean, move, 3 - pla):
-                return move
-            scoring = _replace_known(noiseless_params(params, visits), playoutDoublingAdvantagePla="",
-                                     playoutDoublingAdvantage=0.0, conservativePass=True)
-            after_pass = hist.copy()
-            after_pass.play(None, pla)
-            after_move = hist.copy()
-            after_move.play(move, pla)
-            a_pass = self._side_search(scoring, after_pass, visits)
-            a_move = self._side_search(scoring, after_move, visits)
-        finally:
-            self._restore_after_side_searches()
-        p, m = a_pass.root, a_move.root
-        if pla == WHITE and p.white_utility > m.white_utility - 0.1 and \
-                p.white_score_mean > m.white_score_mean - 0.25 and p.white_lead > m.white_lead - 0.25:
-            return None
-        if pla == BLACK and p.white_utility < m.white_utility + 0.1 and \
-                p.white_score_mean < m.white_score_mean + 0.25 and p.white_lead < m.white_lead + 0.25:
-            return None
-        return move
-
-    def _maybe_cleanup_before_pass(self, pla: int, move, hist: History):
-        """KataGo's cleanup before pass: where passing with dead stones left on the board would
-        cost points (area scoring without friendlyPassOk, or when configured), play a move next to
-        an opponent stone inside our pass-alive territory instead of passing."""
-        if self.friendly_pass is True or move is not None:
-            return move
-        rules = hist.rules
-        do_it = (self.cleanup_before_pass if self.cleanup_before_pass is not None
-                 else (not rules.friendly_pass_ok and rules.scoring_rule == ScoringRule.AREA))
-        final_phase = rules.scoring_rule == ScoringRule.AREA or hist.encore_phase >= 2
-        if not (do_it and final_phase and not rules.has_button):
-            return move
-        board = hist.board
-        safe = area_map(board, non_pass_alive_stones=False, safe_big=False, unsafe_big=False,
-                        multi_stone_suicide_legal=rules.multi_stone_suicide_legal)
-        stones = board.stones()
-        choice = None
-        for y in range(hist.y_size):
-            for x in range(hist.x_size):
-                if choice is None and stones[y, x] == 0 and safe[y, x] == pla and \
-                        _adjacent_to(board, (x, y), 3 - pla) and hist.is_legal((x, y), pla):
-                    choice = (x, y)
-        return choice
-
     # ---- analysis ------------------------------------------------------------------------------------
 
     def cmd_analyze(self, name: str, args: list[str]) -> Optional[str]:
         xs, ys = self.engine.size
         pla, aargs = parse_analyze_args(name, args, self.history.next_player, xs, ys)
         out, command_id = self.engine.out, self.engine.command_id
-        params = _replace_known(self.params.analysis, maxVisits=UNLIMITED_VISITS,
-                                maxPlayouts=UNLIMITED_VISITS, maxTime=UNLIMITED_TIME)
+        params = replace_known(self.params.analysis, maxVisits=UNLIMITED_VISITS,
+                               maxPlayouts=UNLIMITED_VISITS, maxTime=UNLIMITED_TIME)
         hist = self._prepare(pla, params)
         self._set_avoid(aargs)
         self._own_in_tree(aargs.wants_ownership)
@@ -679,9 +565,9 @@ class SearchCommands:
         if _pda_follows_root(base):
             search_is_for = self.search_is_for or 3 - hist.next_player
             changes["playoutDoublingAdvantagePla"] = "BLACK" if search_is_for == BLACK else "WHITE"
-        ponder_params = _replace_known(base, searchFactorAfterOnePass=1.0,
-                                       searchFactorAfterTwoPass=1.0,
-                                       maxPlayouts=max(1, min(playouts, UNLIMITED_VISITS)), **changes)
+        ponder_params = replace_known(base, searchFactorAfterOnePass=1.0,
+                                      searchFactorAfterTwoPass=1.0,
+                                      maxPlayouts=max(1, min(playouts, UNLIMITED_VISITS)), **changes)
         # Only the limits (and the PDA colour, to the same effect) differ from the parameters in
         # use: the tree stays valid both ways (KataGo's setParamsNoClearing).
         self.searcher.set_params(ponder_params, keep_tree=True)
@@ -778,108 +664,3 @@ class SearchCommands:
         stones = int((hist.board.stones() != 0).sum())
         return debug_print_tc(self.clocks[BLACK], self.clocks[WHITE], hist.x_size * hist.y_size,
                               stones, self.params.value("lagBuffer") or 0.0)
-
-    # ---- scoring ---------------------------------------------------------------------------------
-
-    def cmd_final_score(self, args: list[str]) -> str:
-        expect_args("final_score", args, 0)
-        hist = self.history
-        if gtp_score.exact_end(hist):
-            return self.engine.cmd_final_score(args)
-        visits = max(50, self.params.genmove.numSearchThreads * 10)
-        params = self._scoring_params(visits)
-
-        def evaluate(komi: float) -> tuple[float, float]:
-            h = hist.copy()
-            h.set_rules(hist.rules.with_komi(komi))
-            analysis = self._side_search(params, h, visits)
-            return analysis.root.white_lead, white_winloss(analysis)
-
-        try:
-            lead = gtp_score.compute_lead(evaluate, hist.rules.komi, hist.x_size, hist.y_size,
-                                          gtp_score.coarse_komi_granularity(hist.rules))
-        finally:
-            self._restore_after_side_searches()
-        return gtp_score.final_score_reply(
-            gtp_score.round_lead(lead, hist.rules.game_result_will_be_integer()))
-
-    def cmd_final_status_list(self, args: list[str]) -> str:
-        expect_args("final_status_list", args, 1, "alive, seki or dead")
-        status = args[0]
-        if status not in ("alive", "seki", "dead") or gtp_score.exact_end(self.history):
-            return self._board_final_status_list(args)
-        if status == "seki":
-            return ""
-        hist = self.history
-        visits = max(100, self.params.genmove.numSearchThreads * 20)
-        try:
-            alive, _ = self._anticipated_alive(hist, visits)
-        finally:
-            self._restore_after_side_searches()
-        stones = hist.board.stones()
-        want_alive = status == "alive"
-        points = [(x, y) for y in range(hist.y_size) for x in range(hist.x_size)
-                  if stones[y, x] != 0 and bool(alive[y, x]) == want_alive]
-        return " ".join(point_to_gtp(p, hist.x_size, hist.y_size) for p in points)
-
-    # ---- benchmark -----------------------------------------------------------------------------------
-
-    def cmd_benchmark(self, args: list[str]) -> Optional[str]:
-        if len(args) != 1:
-            raise GtpError(f"Expected one argument for kata-benchmark but got '{' '.join(args)}'")
-        text = args[0].strip()
-        if not text.lstrip("+-").isdigit() or len(text) > 19:
-            raise GtpError(f"Could not parse number of visits: {args[0]}")
-        visits = int(text)
-        if visits < 1:
-            raise GtpError(f"Could not parse number of visits: {args[0]}")
-        xs, ys = self.engine.size
-        if xs != ys:
-            raise GtpError(f"Current board size is {xs}x{ys}, no built-in benchmarks for rectangular boards")
-        out = self.engine.out
-        out.write(header(self.engine.command_id))
-        params = _replace_known(self.params.genmove, maxVisits=visits, maxPlayouts=UNLIMITED_VISITS,
-                                maxTime=UNLIMITED_TIME)
-        positions = 10
-        hist = History(parse_rules("tromp-taylor"), xs, ys)
-        total_visits = 0
-        total_seconds = 0.0
-        try:
-            for _ in range(positions):
-                self.searcher.clear_cache()
-                start = time.monotonic()
-                analysis = self._side_search(params, hist.copy(), visits)
-                total_seconds += time.monotonic() - start
-                total_visits += analysis.root.visits if analysis.root is not None else 0
-                move = self.searcher.choose_move()
-                if hist.is_finished or (move is not None and not hist.is_legal(move, hist.next_player)):
-                    break
-                hist.play(move, hist.next_player)
-        finally:
-            self._restore_after_side_searches()
-        rate = total_visits / total_seconds if total_seconds > 0 else 0.0
-        out.write(f"numSearchThreads = {params.numSearchThreads:2d}: {positions} / {positions} positions,"
-                  f" visits/s = {rate:.2f} ({total_seconds:.1f} secs)\n\n")
-        return None
-
-
-def _neighbours(board, point):
-    x, y = point
-    for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1)):
-        nx, ny = x + dx, y + dy
-        if 0 <= nx < board.x_size and 0 <= ny < board.y_size:
-            yield nx, ny
-
-
-def _adjacent_to(board, point, color: int) -> bool:
-    stones = board.stones()
-    return any(stones[ny, nx] == color for nx, ny in _neighbours(board, point))
-
-
-def _would_capture(board, point, color: int) -> bool:
-    """Whether `color` playing at `point` captures (KataGo's wouldBeCapture: an adjacent opponent
-    chain in atari)."""
-    stones = board.stones()
-    opp = 3 - color
-    return any(stones[ny, nx] == opp and board.liberty_count((nx, ny)) == 1
-               for nx, ny in _neighbours(board, point))

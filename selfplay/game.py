@@ -1,8 +1,8 @@
 """One selfplay game as a coroutine: KataGo's Play::runGame, top to bottom.
 
 The game yields the searches it needs (scheduler.py batches them with every other game's)
-and returns a `GameOutcome`: the FinishedGame that rows.py turns into training rows, its SGF
-record and the positions it wants forked into new games. Steps, in KataGo's order:
+and returns a `GameOutcome`: the FinishedGame (gamedata.py) that rows.py turns into training
+rows, its SGF record and the positions it wants forked into new games. Steps, in KataGo's order:
 
 1. the start (gameinit.py): board, rules, komi noise, handicap count, unequal visits;
 2. komi: fair for the empty board (komiAuto) or for the start position, noised;
@@ -11,8 +11,8 @@ record and the positions it wants forked into new games. Steps, in KataGo's orde
 5. the moves: playout cap randomization (cheap / full / reduced searches), the move sampled
    with the chosen-move temperature, everything a training row needs recorded per turn,
    side positions queued;
-6. after the last move: final targets, side positions searched, surprise weighting, lead
-   estimates; then maybe a fork of this game for a future one.
+6. after the last move: final targets, side positions searched, surprise weighting
+   (weighting.py), lead estimates; then maybe a fork of this game for a future one.
 
 All values recorded are from White's view, as inside KataGo.
 """
@@ -30,8 +30,8 @@ from goloop.common.go.rules import ScoringRule
 from goloop.common.go.sgf import GameRecord, format_result
 from goloop.common.nn.randomnet import RANDOM_MODEL_NAME
 from goloop.common.search.searcher import Searcher
+from goloop.selfplay import gamedata, weighting
 from goloop.selfplay import komi as komi_mod
-from goloop.selfplay import rows
 from goloop.selfplay.gameinit import BLACK, EMPTY, WHITE, GameStart
 
 RANDOM_FORK_MOVE_PROBS = (0.70, 0.95)   # temperature-1 policy, temperature-2 policy, else uniform
@@ -63,7 +63,7 @@ class GameContext:
 
 @dataclass
 class GameOutcome:
-    finished: rows.FinishedGame
+    finished: gamedata.FinishedGame
     turn_weights: List[float]          # resolved (integer) weights of the turns
     side_weights: List[float]
     record: GameRecord
@@ -255,13 +255,13 @@ def setup_komi_and_opening(ctx: GameContext, bots: _Bots, start: GameStart, hist
             start.komi, mean=komi_mod.netless_komi_mean(rng, history.rules.komi, xs, ys))
         history = _noised(start, history, rng)
 
-    mode = rows.MODE_NORMAL
+    mode = gamedata.MODE_NORMAL
     if start.extra_black > 0:
-        mode = rows.MODE_HANDICAP
+        mode = gamedata.MODE_HANDICAP
     if start.pda != 0:
-        mode = rows.MODE_ASYM
+        mode = gamedata.MODE_ASYM
     if start.fork is not None:
-        mode = rows.MODE_FORK
+        mode = gamedata.MODE_FORK
 
     if cfg.initGamesWithPolicy and start.fork is None and not history.is_finished and cfg.policyInitAreaProp > 0:
         # The opening is played at a separately noised komi, so that opening policies mix
@@ -273,7 +273,7 @@ def setup_komi_and_opening(ctx: GameContext, bots: _Bots, start: GameStart, hist
             cfg.policyInitAreaTemperature, start.end_if_all_pass_alive)
         history = _set_komi(history, game_komi)
         compensate = cfg.compensateAfterPolicyInitProb > 0 and rng.random() < cfg.compensateAfterPolicyInitProb
-        if mode != rows.MODE_NORMAL:
+        if mode != gamedata.MODE_NORMAL:
             compensate = start.make_fair
         if compensate and not history.is_finished:
             fair = yield from komi_mod.fair_komi(history, bots.bot, visits, rng, **pda)
@@ -292,7 +292,7 @@ def setup_komi_and_opening(ctx: GameContext, bots: _Bots, start: GameStart, hist
             start.komi = dataclasses.replace(start.komi, mean=fair)
             history = _noised(start, history, rng)
             history = _restart_with_board(history, history.next_player, encore_phase=int(rng.integers(1, 3)))
-            mode = rows.MODE_CLEANUP_TRAINING
+            mode = gamedata.MODE_CLEANUP_TRAINING
     return history, mode
 
 
@@ -325,12 +325,12 @@ def search_limits(cfg, rng, recent_white_wl: List[float], pla: int, start: GameS
             clear = False
             remove_noise = True
     elif cfg.reduceVisits:
-        prop = rows.visit_reduction_proportion(recent_white_wl, cfg.reduceVisitsThreshold,
-                                               cfg.reduceVisitsThresholdLookback)
+        prop = weighting.visit_reduction_proportion(recent_white_wl, cfg.reduceVisitsThreshold,
+                                                    cfg.reduceVisitsThresholdLookback)
         if prop > 0:
             altered = True
-            visits = rows.reduced_visits(visits, prop, cfg.reducedVisitsMin)
-            weight = rows.reduced_weight(weight, prop, cfg.reducedVisitsWeight)
+            visits = weighting.reduced_visits(visits, prop, cfg.reducedVisitsMin)
+            weight = weighting.reduced_weight(weight, prop, cfg.reducedVisitsWeight)
     if start.pda != 0.0 and start.pda_pla != EMPTY:
         f = 2.0 ** start.pda
         f = 2.0 * f / (f + 1.0) if pla == start.pda_pla else 2.0 / (f + 1.0)
@@ -338,7 +338,7 @@ def search_limits(cfg, rng, recent_white_wl: List[float], pla: int, start: GameS
         clear = True
         # KataGo stops the whole process when this leaves fewer than 5 visits (its own
         # 20-visit cheap searches at ratio 8 can); 5 visits keeps the game going instead.
-        visits = max(5, int(rows.c_round(visits * f)))
+        visits = max(5, int(gamedata.c_round(visits * f)))
     return _Limits(visits, float(np.float32(weight)), cheap, clear, remove_noise, altered)
 
 
@@ -351,18 +351,18 @@ def _move_params(base, limits: _Limits):
                         rootDesiredPerChildVisitsCoeff=0.0, rootNumSymmetriesToSample=1)
 
 
-def _values(core) -> rows.ValueTargets:
+def _values(core) -> gamedata.ValueTargets:
     rv = core.root_values(False)
     wl, nr = rv["win_loss"], rv["no_result"]
-    return rows.ValueTargets(win=0.5 * (wl + 1.0 - nr), loss=0.5 * (-wl + 1.0 - nr), no_result=nr,
-                             score=rv["score_mean"])
+    return gamedata.ValueTargets(win=0.5 * (wl + 1.0 - nr), loss=0.5 * (-wl + 1.0 - nr), no_result=nr,
+                                 score=rv["score_mean"])
 
 
-def _q_values(core) -> Tuple[rows.QValueTarget, ...]:
+def _q_values(core) -> Tuple[gamedata.QValueTarget, ...]:
     out = []
     for d in core.analysis_data(0, 0):
         if d["visits"] > 0 and d["weight"] > 0:
-            out.append(rows.QValueTarget(d["move"], d["win_loss"], d["score_mean"], int(d["visits"])))
+            out.append(gamedata.QValueTarget(d["move"], d["win_loss"], d["score_mean"], int(d["visits"])))
     return tuple(out)
 
 
@@ -374,10 +374,11 @@ def search_targets(bot: Searcher, raw_nn: dict, history: History):
     psv_moves, psv = core.play_selection_values(1.0, True)
     root = core.root_nn()
     prior = root["noised_policy"] if root["noised_policy"] is not None else root["policy"]
-    surprise, search_entropy, policy_entropy = rows.policy_surprise_and_entropies(
+    surprise, search_entropy, policy_entropy = gamedata.policy_surprise_and_entropies(
         list(zip(psv_moves, psv)), prior, xs, ys)
-    nn_raw = rows.NNRawStats(float(raw_nn["white_win"]) - float(raw_nn["white_loss"]),
-                             float(raw_nn["score_mean"]), rows.raw_policy_entropy(raw_nn["policy"]))
+    nn_raw = gamedata.NNRawStats(float(raw_nn["white_win"]) - float(raw_nn["white_loss"]),
+                                 float(raw_nn["score_mean"]),
+                                 gamedata.raw_policy_entropy(raw_nn["policy"]))
     return dict(policy_target=tuple(zip(moves, counts)), unreduced_num_visits=core.root_visits,
                 value=_values(core), q_values=_q_values(core), nn_raw=nn_raw,
                 policy_surprise=surprise, policy_entropy=policy_entropy, search_entropy=search_entropy,
@@ -413,7 +414,7 @@ def play_game(ctx: GameContext, start: GameStart, rng: np.random.Generator):
                                       playoutDoublingAdvantagePla=_pla_name(start.pda_pla))
     bots.bot.set_params(game_params)
     changed_nets: List[Tuple[str, int]] = []
-    turns: List[rows.TurnRecord] = []
+    turns: List[gamedata.TurnRecord] = []
     recent_wl: List[float] = []
     side_queue: List[Tuple[History, int]] = []
     num_cheap = num_full = 0
@@ -443,7 +444,7 @@ def play_game(ctx: GameContext, start: GameStart, rng: np.random.Generator):
         if not history.is_legal(move, pla):
             raise RuntimeError(f"search chose illegal move {move} for player {pla}")
         targets = search_targets(bot, bots.raw.core.root_nn(), history)
-        turns.append(rows.TurnRecord(weight=limits.weight, was_cheap_search=limits.cheap, **targets))
+        turns.append(gamedata.TurnRecord(weight=limits.weight, was_cheap_search=limits.cheap, **targets))
         num_cheap += limits.cheap
         num_full += not limits.cheap
         if cfg.sidePositionProb > 0 and rng.random() < cfg.sidePositionProb:
@@ -462,11 +463,11 @@ def play_game(ctx: GameContext, start: GameStart, rng: np.random.Generator):
             changed_nets.append((ctx.net.name, len(history.moves)))
 
     hit_turn_limit = not history.is_finished
-    final = rows.final_outcome(history, start.draw_equivalent_wins_for_white,
-                               bots.net.evaluator.info.prefer_pass_alive_under_suicide)
+    final = gamedata.final_outcome(history, start.draw_equivalent_wins_for_white,
+                                   bots.net.evaluator.info.prefer_pass_alive_under_suicide)
 
     # Side positions: searched now, with the game's plain params (no unequal visits).
-    side_records: List[rows.SidePositionRecord] = []
+    side_records: List[gamedata.SidePositionRecord] = []
     bots.bot.set_params(base_params)
     i = 0
     while i < len(side_queue):
@@ -482,9 +483,9 @@ def play_game(ctx: GameContext, start: GameStart, rng: np.random.Generator):
         yield [bot, bots.raw]
         targets = search_targets(bot, bots.raw.core.root_nn(), side)
         targets.pop("raw_nn_value")
-        side_records.append(rows.SidePositionRecord(history=side.copy(), weight=1.0,
-                                                    num_neural_net_changes_so_far=len(changed_nets),
-                                                    **targets))
+        side_records.append(gamedata.SidePositionRecord(history=side.copy(), weight=1.0,
+                                                        num_neural_net_changes_so_far=len(changed_nets),
+                                                        **targets))
         if rng.random() < SIDE_POSITION_EXTEND_PROB:
             reply = choose_selfplay_move(bot)
             side2 = side.copy()
@@ -497,7 +498,7 @@ def play_game(ctx: GameContext, start: GameStart, rng: np.random.Generator):
                     if not side2.is_finished:
                         side_queue.append((side2, len(changed_nets)))
 
-    game = rows.FinishedGame(
+    game = gamedata.FinishedGame(
         start_history=start_history, end_history=history, turns=turns, final=final,
         game_hash=(int(rng.integers(1 << 63)) * 2 + int(rng.integers(2)),
                    int(rng.integers(1 << 63)) * 2 + int(rng.integers(2))),
@@ -506,7 +507,7 @@ def play_game(ctx: GameContext, start: GameStart, rng: np.random.Generator):
         hit_turn_limit=hit_turn_limit, num_extra_black=start.extra_black, mode=mode,
         changed_neural_nets=tuple(changed_nets), side_positions=side_records,
         pass_alive_under_suicide_rules=bool(bots.net.evaluator.info.prefer_pass_alive_under_suicide))
-    turn_weights, side_weights = rows.finalize_weights(
+    turn_weights, side_weights = weighting.finalize_weights(
         game, rng, cfg.policySurpriseDataWeight, cfg.valueSurpriseDataWeight, cfg.scaleDataWeight)
 
     # Lead targets for a few written rows, from komi searches on the position.
@@ -515,7 +516,7 @@ def play_game(ctx: GameContext, start: GameStart, rng: np.random.Generator):
         h = start_history.copy()
         played = history.moves[len(start_history.moves):]
         for t, turn in enumerate(turns):
-            if (rows.lead_estimation_eligible(turn_weights[t], turn.value.no_result, no_result_game)
+            if (weighting.lead_estimation_eligible(turn_weights[t], turn.value.no_result, no_result_game)
                     and rng.random() < cfg.estimateLeadProb):
                 if ctx.stopping():
                     return None
@@ -523,7 +524,7 @@ def play_game(ctx: GameContext, start: GameStart, rng: np.random.Generator):
                 turn.value = dataclasses.replace(turn.value, lead=lead)
             h.play(played[t][1], played[t][0])
         for s, side in enumerate(side_records):
-            if (rows.lead_estimation_eligible(side_weights[s], side.value.no_result, no_result_game)
+            if (weighting.lead_estimation_eligible(side_weights[s], side.value.no_result, no_result_game)
                     and rng.random() < cfg.estimateLeadProb):
                 lead = yield from komi_mod.estimate_lead(side.history, bots.bot, cfg.estimateLeadVisits)
                 side.value = dataclasses.replace(side.value, lead=lead)

@@ -1,4 +1,4 @@
-"""goloop.engine.timecontrol: GTP time commands, KataGo's per-move budget, and its search limit.
+"""engine.timecontrol and timebudget: GTP time commands, KataGo's per-move budget, search limit.
 
 Expected budgets are worked out by hand from KataGo's formula (timecontrols.cpp getTime) and
 written as the arithmetic that produces them, so a failure points at the step that differs. Where
@@ -18,24 +18,26 @@ import math
 
 import pytest
 
+from goloop.engine.timebudget import (
+    SearchTimeParams,
+    TimeControlError,
+    apply_lag_buffer,
+    carried_over_factor,
+    has_max_time,
+    midgame_weight,
+    search_time_limit,
+    upper_bound_visits_left,
+    uses_clock,
+)
 from goloop.engine.timecontrol import (
     BLACK,
     KATA_TIME_SETTINGS_REPLY,
     MAX_USER_INPUT_TIME,
     UNLIMITED_TIME_DEFAULT,
     WHITE,
-    SearchTimeParams,
-    TimeControlError,
     TimeControls,
-    apply_lag_buffer,
-    carried_over_factor,
     debug_print_tc,
-    has_max_time,
-    midgame_weight,
     parse_time_left,
-    search_time_limit,
-    upper_bound_visits_left,
-    uses_clock,
 )
 
 E = math.e

@@ -6,7 +6,6 @@ output for all 8 symmetries. We replay the session through goloop's engine with 
 every number: this pins down features, model loading, the forward pass, symmetries and the
 post-processing together.
 """
-import io
 import json
 import math
 import pathlib

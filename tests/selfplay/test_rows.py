@@ -20,8 +20,11 @@ from goloop.common.go.board import Board
 from goloop.common.go.history import History
 from goloop.common.go.rules import Rules, TaxRule, parse_rules
 from goloop.common.nn.features import encode
+from goloop.selfplay import gamedata as G
 from goloop.selfplay import rows as R
-from goloop.selfplay.rows import QValueTarget, TurnRecord, ValueTargets
+from goloop.selfplay import targets as T
+from goloop.selfplay import weighting as Wt
+from goloop.selfplay.gamedata import QValueTarget, TurnRecord, ValueTargets
 
 SAMPLE = pathlib.Path(__file__).resolve().parents[3] / "shared" / "reference" / "katago_selfplay_sample.npz"
 B, W = 1, 2
@@ -51,7 +54,7 @@ def turn(t, weight=1.0, lead=None):
         unreduced_num_visits=20 + t,
         value=ValueTargets(0.5 + 0.03125 * t, 0.5 - 0.03125 * t, 0.0, 0.25 * t, lead=lead),
         q_values=(QValueTarget((2, 4), 0.25, 1.5, 7), QValueTarget(None, -0.5, -3.0, 12)),
-        nn_raw=R.NNRawStats(0.125, 2.5, 1.75),
+        nn_raw=G.NNRawStats(0.125, 2.5, 1.75),
         raw_nn_value=(0.5, 0.5, 0.0),
         policy_surprise=0.5, policy_entropy=1.25, search_entropy=0.75,
         weight=weight)
@@ -60,7 +63,7 @@ def turn(t, weight=1.0, lead=None):
 def make_game(start, end, turns=None, draw=0.5, **kw):
     n = len(end.moves) - len(start.moves)
     turns = [turn(t) for t in range(n)] if turns is None else turns
-    return R.FinishedGame(start, end, turns, R.final_outcome(end, draw), HASH,
+    return G.FinishedGame(start, end, turns, G.final_outcome(end, draw), HASH,
                           draw_equivalent_wins_for_white=draw, **kw)
 
 
@@ -168,7 +171,7 @@ def test_td_targets_and_variance_time_in_a_game():
     for t, row in enumerate(rows):
         pla = B if t % 2 == 0 else W
         g = row.global_targets
-        for k, f in enumerate(R.td_now_factors(25)):
+        for k, f in enumerate(T.td_now_factors(25)):
             # Closed form: entry i gets f(1-f)^(i-t), the final entry the remaining (1-f)^(n-1-t).
             weights = [f * (1 - f) ** (i - t) for i in range(t, n - 1)] + [(1 - f) ** (n - 1 - t)]
             win = sum(w * (v.win if pla == W else v.loss) for w, v in zip(weights, values[t:]))
@@ -196,7 +199,7 @@ def test_row_copies_follow_integer_weights_and_skip_cheap_turns():
     assert len(copies) == 50
     assert all(np.array_equal(c.binary_input, copies[0].binary_input) for c in copies)
     assert len({tuple(c.global_targets[36:41]) for c in copies}) > 1
-    with pytest.raises(R.RowsError, match="turn weights"):
+    with pytest.raises(G.RowsError, match="turn weights"):
         list(R.game_rows(game, POS, np.random.default_rng(0), turn_weights=[1] * 11))
 
 
@@ -315,7 +318,7 @@ def test_turn_limit_game_is_scored_but_flagged():
     for row in rows:
         g = row.global_targets
         assert (g[52], g[62], g[27], g[34]) == (1, 0, 1, 1)
-    with pytest.raises(R.RowsError, match="turn limit"):
+    with pytest.raises(G.RowsError, match="turn limit"):
         list(R.game_rows(make_game(start, end), POS, np.random.default_rng(0)))
 
 
@@ -325,12 +328,12 @@ def test_side_positions_carry_only_their_own_search():
     for colour, move in end.moves[:3]:
         side_hist.play(move, colour)
     side_hist.play((0, 4), W)               # white's alternative to the game move (3, 1)
-    side = R.SidePositionRecord(
+    side = G.SidePositionRecord(
         history=side_hist, policy_target=(((2, 2), 12),), unreduced_num_visits=31,
         value=ValueTargets(0.25, 0.75, 0.0, -3.0, lead=-2.5), q_values=(QValueTarget((2, 2), 0.5, 1.0, 30),),
-        nn_raw=R.NNRawStats(-0.5, -4.0, 2.0), policy_surprise=0.1, policy_entropy=0.2, search_entropy=0.3)
+        nn_raw=G.NNRawStats(-0.5, -4.0, 2.0), policy_surprise=0.1, policy_entropy=0.2, search_entropy=0.3)
     game = make_game(start, end, side_positions=[side], playout_doubling_advantage_pla=W,
-                     playout_doubling_advantage=1.0, mode=R.MODE_ASYM,
+                     playout_doubling_advantage=1.0, mode=G.MODE_ASYM,
                      changed_neural_nets=(("net2", 5),))
     rows = rows_of(game)
     assert len(rows) == 13
@@ -342,7 +345,7 @@ def test_side_positions_carry_only_their_own_search():
         assert list(g[k:k + 4]) == own
     assert (g[21], g[29]) == (2.5, 1)
     assert (g[20], g[22], g[27], g[28], g[33], g[34], g[61], g[62]) == (0,) * 8
-    assert (g[51], g[55], g[49], g[50], g[60]) == (4, R.MODE_ASYM, 1, 1, 31)
+    assert (g[51], g[55], g[49], g[50], g[60]) == (4, G.MODE_ASYM, 1, 1, 31)
     assert (row.policy_targets[1] == 1).all() and row.policy_targets[0][2 * POS + 2] == 12
     assert (row.score_distr[MID - 1], row.score_distr[MID]) == (50, 50)
     assert not row.value_targets.any()
@@ -359,13 +362,13 @@ def test_game_record_mismatches_are_refused():
     start, end = wall_game(Rules(komi=0.5))
     game = make_game(start, end)
     game.turns = game.turns[:-1]
-    with pytest.raises(R.RowsError, match="11 turn records for 12 moves"):
+    with pytest.raises(G.RowsError, match="11 turn records for 12 moves"):
         list(R.game_rows(game, POS, np.random.default_rng(0)))
     other = History(Rules(komi=0.5), 5)
     other.play((0, 0), B)
-    with pytest.raises(R.RowsError, match="does not continue"):
+    with pytest.raises(G.RowsError, match="does not continue"):
         list(R.game_rows(make_game(other, end, turns=[turn(0)] * 12), POS, np.random.default_rng(0)))
-    with pytest.raises(R.RowsError, match="does not fit"):
+    with pytest.raises(G.RowsError, match="does not fit"):
         list(R.game_rows(make_game(start, end), 4, np.random.default_rng(0)))
 
 
@@ -375,44 +378,44 @@ def test_game_record_mismatches_are_refused():
 def test_td_value_target_by_hand():
     vals = [ValueTargets(0.5, 0.5, 0.0, 2.0), ValueTargets(0.25, 0.75, 0.0, -4.0), ValueTargets(1.0, 0.0, 0.0, 6.0)]
     # f = 0.5: 0.5 v0 + 0.25 v1 + 0.25 final.
-    assert list(R.td_value_target(vals, 0, W, 0.5)) == [0.5625, 0.4375, 0.0, 1.5]
-    assert list(R.td_value_target(vals, 0, B, 0.5)) == [0.4375, 0.5625, 0.0, -1.5]
-    assert list(R.td_value_target(vals, 1, W, 0.0)) == [1.0, 0.0, 0.0, 6.0]
-    assert list(R.td_value_target(vals, 1, W, 1.0)) == [0.25, 0.75, 0.0, -4.0]
+    assert list(T.td_value_target(vals, 0, W, 0.5)) == [0.5625, 0.4375, 0.0, 1.5]
+    assert list(T.td_value_target(vals, 0, B, 0.5)) == [0.4375, 0.5625, 0.0, -1.5]
+    assert list(T.td_value_target(vals, 1, W, 0.0)) == [1.0, 0.0, 0.0, 6.0]
+    assert list(T.td_value_target(vals, 1, W, 1.0)) == [0.25, 0.75, 0.0, -4.0]
     big = [ValueTargets(1.0, 0.0, 0.0, 500.0)]
-    assert R.td_value_target(big, 0, W, 0.3)[3] == 421 and R.td_value_target(big, 0, B, 0.3)[3] == -421
-    assert R.td_now_factors(81) == pytest.approx((1 / 15.256, 1 / 5.536, 1 / 2.296))
+    assert T.td_value_target(big, 0, W, 0.3)[3] == 421 and T.td_value_target(big, 0, B, 0.3)[3] == -421
+    assert T.td_now_factors(81) == pytest.approx((1 / 15.256, 1 / 5.536, 1 / 2.296))
 
 
 def test_score_distribution_by_hand():
     L = 2 * 49 + 120
-    sd = R.score_distribution(3.0, POS)           # integer score: half on 2.5, half on 3.5
+    sd = T.score_distribution(3.0, POS)           # integer score: half on 2.5, half on 3.5
     assert (sd[MID + 2], sd[MID + 3], sd.sum()) == (50, 50, 100)
-    sd = R.score_distribution(-7.5, POS)          # half-integer: one bin
+    sd = T.score_distribution(-7.5, POS)          # half-integer: one bin
     assert sd[MID - 8] == 100
-    sd = R.score_distribution(2.25, POS)          # a draw-adjusted score: split by distance
+    sd = T.score_distribution(2.25, POS)          # a draw-adjusted score: split by distance
     assert (sd[MID + 1], sd[MID + 2]) == (25, 75)     # between 1.5 and 2.5, three quarters to 2.5
-    assert R.score_distribution(1000.0, POS)[L - 1] == 100
-    assert R.score_distribution(-1000.0, POS)[0] == 100
-    assert R.score_distribution(-109.5, POS)[0] == 100       # bin 0 stands for -108.5
-    assert R.score_distribution(-108.5, POS)[0] == 100
-    assert R.score_distribution(108.5, POS)[L - 1] == 100
-    assert R.dummy_score_distribution(POS)[[MID - 1, MID]].tolist() == [50, 50]
+    assert T.score_distribution(1000.0, POS)[L - 1] == 100
+    assert T.score_distribution(-1000.0, POS)[0] == 100
+    assert T.score_distribution(-109.5, POS)[0] == 100       # bin 0 stands for -108.5
+    assert T.score_distribution(-108.5, POS)[0] == 100
+    assert T.score_distribution(108.5, POS)[L - 1] == 100
+    assert T.dummy_score_distribution(POS)[[MID - 1, MID]].tolist() == [50, 50]
 
 
 def test_c_round_halves_away_from_zero():
-    assert [R.c_round(x) for x in (0.5, 1.5, 2.5, -0.5, -2.5, 0.49999999999999994, 2.4)] == [1, 2, 3, -1, -3, 0, 2]
+    assert [G.c_round(x) for x in (0.5, 1.5, 2.5, -0.5, -2.5, 0.49999999999999994, 2.4)] == [1, 2, 3, -1, -3, 0, 2]
 
 
 def test_stochastic_rounding_is_unbiased_and_clamped():
     rng = np.random.default_rng(5)
     x = np.full(20000, 2.25, dtype=np.float32)
-    r = R.stochastic_round_clamped(x, 120, rng)
+    r = T.stochastic_round_clamped(x, 120, rng)
     assert set(np.unique(r)) == {2, 3} and r.mean() == pytest.approx(2.25, abs=0.02)
-    assert R.stochastic_round_clamped(np.array([-7.0, 119.0, 120.0]), 120, rng).tolist() == [-7, 119, 120]
-    assert R.stochastic_round_clamped(np.array([130.5, -121.5, 119.5]), 120, rng)[:2].tolist() == [120, -120]
-    with pytest.raises(R.RowsError):
-        R.stochastic_round_clamped(np.array([np.nan]), 120, rng)
+    assert T.stochastic_round_clamped(np.array([-7.0, 119.0, 120.0]), 120, rng).tolist() == [-7, 119, 120]
+    assert T.stochastic_round_clamped(np.array([130.5, -121.5, 119.5]), 120, rng)[:2].tolist() == [120, -120]
+    with pytest.raises(G.RowsError):
+        T.stochastic_round_clamped(np.array([np.nan]), 120, rng)
 
 
 def test_scoring_map_with_group_tax_by_hand():
@@ -426,34 +429,34 @@ def test_scoring_map_with_group_tax_by_hand():
                     [1, 1, 0, 2, 2],
                     [1, 1, 0, 2, 2],
                     [1, 1, 0, 2, 2]])
-    plain = R.white_scoring_map(stones, own, tax_all=False)
+    plain = G.white_scoring_map(stones, own, tax_all=False)
     assert plain.tolist() == [[-1, -1, 0, 1, 1]] * 5
-    taxed = R.white_scoring_map(stones, own, tax_all=True)
+    taxed = G.white_scoring_map(stones, own, tax_all=True)
     # Black's region: 5 territory points -> 3/5 each; white's: 4 non-stone points -> 2/4 each.
     assert taxed[:, 0].tolist() == pytest.approx([-0.6] * 5) and (taxed[:, 1] == -1).all()
     assert taxed[:, 4].tolist() == pytest.approx([0.5, 0.5, 1.0, 0.5, 0.5]) and (taxed[:, 3] == 1).all()
     # A region with only 2 non-stone points: the group tax takes them all (0), stones keep 1.
-    two = R.white_scoring_map(np.array([[0, 1, 0]] * 3), np.array([[1, 1, 0], [1, 1, 0], [0, 1, 0]]), True)
+    two = G.white_scoring_map(np.array([[0, 1, 0]] * 3), np.array([[1, 1, 0], [1, 1, 0], [0, 1, 0]]), True)
     assert two.tolist() == [[0, -1, 0], [0, -1, 0], [0, -1, 0]]
 
 
 def test_policy_target_counts_by_hand():
-    assert R.policy_target_counts([(None, 2.0), ((0, 0), 1.0)]) == ((None, 10), ((0, 0), 5))
-    assert R.policy_target_counts([((1, 1), 10.0), ((0, 0), 2.5)]) == (((1, 1), 10), ((0, 0), 3))
-    assert R.policy_target_counts([((1, 1), 60000.0), (None, 15000.5)]) == (((1, 1), 30000), (None, 7500))
-    with pytest.raises(R.RowsError):
-        R.policy_target_counts([])
-    with pytest.raises(R.RowsError):
-        R.policy_target_counts([(None, -1.0)])
+    assert G.policy_target_counts([(None, 2.0), ((0, 0), 1.0)]) == ((None, 10), ((0, 0), 5))
+    assert G.policy_target_counts([((1, 1), 10.0), ((0, 0), 2.5)]) == (((1, 1), 10), ((0, 0), 3))
+    assert G.policy_target_counts([((1, 1), 60000.0), (None, 15000.5)]) == (((1, 1), 30000), (None, 7500))
+    with pytest.raises(G.RowsError):
+        G.policy_target_counts([])
+    with pytest.raises(G.RowsError):
+        G.policy_target_counts([(None, -1.0)])
 
 
 def test_policy_surprise_and_entropies_by_hand():
     prior = np.array([0.5, 0.25, 0.25], dtype=np.float32)      # a 2x1 board: two points, pass
-    s, se, pe = R.policy_surprise_and_entropies([((0, 0), 3.0), (None, 1.0)], prior, 2, 1)
+    s, se, pe = G.policy_surprise_and_entropies([((0, 0), 3.0), (None, 1.0)], prior, 2, 1)
     assert s == pytest.approx(0.75 * math.log(1.5) + 0.25 * math.log(1.0))
     assert se == pytest.approx(-(0.75 * math.log(0.75) + 0.25 * math.log(0.25)))
     assert pe == pytest.approx(-(0.5 * math.log(0.5) + 2 * 0.25 * math.log(0.25)))
-    assert R.raw_policy_entropy(np.array([0.5, 0.5, -1.0, 1e-31])) == pytest.approx(math.log(2))
+    assert G.raw_policy_entropy(np.array([0.5, 0.5, -1.0, 1e-31])) == pytest.approx(math.log(2))
 
 
 def test_value_surprise_by_hand():
@@ -461,47 +464,47 @@ def test_value_surprise_by_hand():
     f = 1 / (1 + 25 * 0.016)
     win, loss = 1 + f * (0.5 - 1), f * 0.5
     expected = win * math.log(win / 0.5) + loss * math.log(loss / 0.5)
-    assert R.value_surprise_by_turn(vals, [(0.5, 0.5, 0.0)], 25) == [pytest.approx(expected)]
-    assert R.value_surprise_kl(1.0, 0.0, 0.0, (1e-9, 1.0, 0.0)) == 1.0           # capped
-    assert R.value_surprise_kl(0.5, 0.5, 0.0, (0.5, 0.5, 0.0)) == 0.0
+    assert Wt.value_surprise_by_turn(vals, [(0.5, 0.5, 0.0)], 25) == [pytest.approx(expected)]
+    assert Wt.value_surprise_kl(1.0, 0.0, 0.0, (1e-9, 1.0, 0.0)) == 1.0           # capped
+    assert Wt.value_surprise_kl(0.5, 0.5, 0.0, (0.5, 0.5, 0.0)) == 0.0
 
 
 def test_surprise_weighting_by_hand():
     # Weights 1,1,0,0; policy surprise 1,3,0,8; no value surprise (so its share drops to 0).
     # Average surprise 2, threshold 3: the cheap turn with surprise 8 keeps its excess 5.
     # New weight = 0.5 w + 0.5 * prop * 2 / (1 + 3 + 0 + 5).
-    new = R.surprise_weighted([1, 1, 0, 0], [1, 3, 0, 8], [0, 0, 0, 0])
+    new = Wt.surprise_weighted([1, 1, 0, 0], [1, 3, 0, 8], [0, 0, 0, 0])
     assert new == pytest.approx([0.5 + 1 / 9, 0.5 + 3 / 9, 0.0, 5 / 9], rel=1e-6)
     assert sum(new) == pytest.approx(2)
-    assert R.surprise_weighted([0.5, 0.25], [1, 2], [0, 0]) == [0.5, 0.25]          # total < 1: unchanged
-    assert R.surprise_weighted([1, 1], [1, 3], [0.2, 0.6], 0.0, 0.0) == [1, 1]
-    mixed = R.surprise_weighted([1, 1], [1, 1], [0.2, 0.6])
+    assert Wt.surprise_weighted([0.5, 0.25], [1, 2], [0, 0]) == [0.5, 0.25]          # total < 1: unchanged
+    assert Wt.surprise_weighted([1, 1], [1, 3], [0.2, 0.6], 0.0, 0.0) == [1, 1]
+    mixed = Wt.surprise_weighted([1, 1], [1, 1], [0.2, 0.6])
     # Value share 0.1 (average value surprise 0.4 >= 0.01): 0.4 + 0.5*1 + 0.1*(v/0.8)*2.
     assert mixed == pytest.approx([0.4 + 0.5 + 0.1 * 0.25 * 2, 0.4 + 0.5 + 0.1 * 0.75 * 2], rel=1e-6)
 
 
 def test_weight_resolution_and_copies():
     rng = np.random.default_rng(11)
-    draws = [R.resolve_weight(2.3, rng) for _ in range(4000)]
+    draws = [Wt.resolve_weight(2.3, rng) for _ in range(4000)]
     assert set(draws) == {2.0, 3.0} and np.mean(draws) == pytest.approx(2.3, abs=0.03)
-    assert R.resolve_weight(-0.5, rng) == 0 and R.resolve_weight(0.0, rng) == 0 and R.resolve_weight(4.0, rng) == 4
-    assert R.row_copies(3.0, rng) == 3 and R.row_copies(0.0, rng) == 0
-    assert np.mean([R.row_copies(0.25, rng) for _ in range(4000)]) == pytest.approx(0.25, abs=0.03)
+    assert Wt.resolve_weight(-0.5, rng) == 0 and Wt.resolve_weight(0.0, rng) == 0 and Wt.resolve_weight(4.0, rng) == 4
+    assert Wt.row_copies(3.0, rng) == 3 and Wt.row_copies(0.0, rng) == 0
+    assert np.mean([Wt.row_copies(0.25, rng) for _ in range(4000)]) == pytest.approx(0.25, abs=0.03)
 
 
 def test_finalize_weights_in_katago_order():
     start, end = wall_game(Rules(komi=0.5))
     weights = [1, 0, 1, 1, 0, 1, 1, 1, 0, 1, 1, 1]
     turns = [turn(t, weight=w) for t, w in enumerate(weights)]
-    side = R.SidePositionRecord(start.copy(), None, 1, ValueTargets(0.5, 0.5, 0, 0), (), R.NNRawStats(0, 0, 0),
+    side = G.SidePositionRecord(start.copy(), None, 1, ValueTargets(0.5, 0.5, 0, 0), (), G.NNRawStats(0, 0, 0),
                                 0, 0, 0)
     game = make_game(start, end, turns, side_positions=[side])
     rng = np.random.default_rng(4)
     # Without surprise weighting the 0/1 weights come back as they are; scaling doubles them.
-    assert R.finalize_weights(game, rng, 0.0, 0.0) == (weights, [1.0])
-    assert R.finalize_weights(game, rng, 0.0, 0.0, scale_data_weight=2.0) == ([2 * w for w in weights], [2.0])
+    assert Wt.finalize_weights(game, rng, 0.0, 0.0) == (weights, [1.0])
+    assert Wt.finalize_weights(game, rng, 0.0, 0.0, scale_data_weight=2.0) == ([2 * w for w in weights], [2.0])
     # Equal policy surprise everywhere: cheap turns get nothing, the rest keep weight 1 on average.
-    draws = np.array([R.finalize_weights(game, rng)[0] for _ in range(300)])
+    draws = np.array([Wt.finalize_weights(game, rng)[0] for _ in range(300)])
     assert set(np.unique(draws)) <= {0.0, 1.0, 2.0}
     assert not draws[:, [1, 4, 8]].any()
     assert draws.sum(axis=1).mean() == pytest.approx(9, abs=0.3)
@@ -509,15 +512,15 @@ def test_finalize_weights_in_katago_order():
 
 def test_visit_reduction_by_hand():
     # Least extreme of 0.95, 0.97, 0.99 is 0.95: half-way from 0.9 to 1, squared: 0.25.
-    prop = R.visit_reduction_proportion([0.1, 0.95, 0.97, 0.99])
+    prop = Wt.visit_reduction_proportion([0.1, 0.95, 0.97, 0.99])
     assert prop == pytest.approx(0.25)
-    assert R.reduced_visits(600, prop, 100) == 475
-    assert R.reduced_weight(1.0, prop, 0.1) == pytest.approx(0.775)
-    assert R.visit_reduction_proportion([-0.95, -0.99, -0.96]) == pytest.approx(0.25)
-    assert R.visit_reduction_proportion([0.95, -0.99, 0.96]) == 0.0        # sides disagree
-    assert R.visit_reduction_proportion([0.95, 0.99]) == 0.0               # not enough history
-    assert R.visit_reduction_proportion([1.0, 1.0, 1.0]) == 1.0
-    assert R.reduced_visits(600, 1.0, 100) == 100
+    assert Wt.reduced_visits(600, prop, 100) == 475
+    assert Wt.reduced_weight(1.0, prop, 0.1) == pytest.approx(0.775)
+    assert Wt.visit_reduction_proportion([-0.95, -0.99, -0.96]) == pytest.approx(0.25)
+    assert Wt.visit_reduction_proportion([0.95, -0.99, 0.96]) == 0.0        # sides disagree
+    assert Wt.visit_reduction_proportion([0.95, 0.99]) == 0.0               # not enough history
+    assert Wt.visit_reduction_proportion([1.0, 1.0, 1.0]) == 1.0
+    assert Wt.reduced_visits(600, 1.0, 100) == 100
 
 
 def test_metadata_helpers_by_hand():
@@ -529,17 +532,17 @@ def test_metadata_helpers_by_hand():
     flags = np.array([R.history_use_flags(rng) for _ in range(20000)])
     assert (np.diff(flags, axis=1) <= 0).all()
     assert flags.mean(axis=0) == pytest.approx([0.98 ** k for k in range(1, 6)], abs=0.005)
-    assert R.lead_target(ValueTargets(0.5, 0.5, 0, 0, lead=-500.0), W) == -421
-    assert R.lead_target(ValueTargets(0.5, 0.5, 0, 0, lead=3.5), B) == -3.5
-    assert R.lead_target(ValueTargets(0.5, 0.5, 0, 0), B) is None
-    assert R.lead_estimation_eligible(1, 0.1, False) and not R.lead_estimation_eligible(0, 0.1, False)
-    assert not R.lead_estimation_eligible(1, 0.3, False) and not R.lead_estimation_eligible(1, 0.0, True)
+    assert T.lead_target(ValueTargets(0.5, 0.5, 0, 0, lead=-500.0), W) == -421
+    assert T.lead_target(ValueTargets(0.5, 0.5, 0, 0, lead=3.5), B) == -3.5
+    assert T.lead_target(ValueTargets(0.5, 0.5, 0, 0), B) is None
+    assert Wt.lead_estimation_eligible(1, 0.1, False) and not Wt.lead_estimation_eligible(0, 0.1, False)
+    assert not Wt.lead_estimation_eligible(1, 0.3, False) and not Wt.lead_estimation_eligible(1, 0.0, True)
 
 
 def test_value_targets_are_float32():
     v = ValueTargets(0.1, 0.9, 0.0, 1 / 3)
     assert v.win == float(np.float32(0.1)) and v.score == float(np.float32(1 / 3))
-    with pytest.raises(R.RowsError):
+    with pytest.raises(G.RowsError):
         ValueTargets(float("nan"), 0, 0, 0)
 
 
@@ -559,7 +562,7 @@ def _pla_view(c):
 def test_score_distribution_matches_katago(sample):
     g, sd = sample["globalTargetsNC"], sample["scoreDistrN"]
     for i in range(len(g)):
-        expected = R.score_distribution(g[i, 20], 9) if g[i, 27] == 1 else R.dummy_score_distribution(9)
+        expected = T.score_distribution(g[i, 20], 9) if g[i, 27] == 1 else T.dummy_score_distribution(9)
         assert np.array_equal(expected, sd[i]), i
 
 
@@ -568,7 +571,7 @@ def test_td_targets_match_katago_bit_for_bit(sample):
     channel and the variance time follow exactly, in either perspective. Side positions only
     have their own search."""
     g = sample["globalTargetsNC"]
-    factors = (0.0,) + R.td_now_factors(81) + (1.0,)
+    factors = (0.0,) + T.td_now_factors(81) + (1.0,)
     last = np.flatnonzero((g[:, 62] == 1) & (g[:, 28] == 0))
     side = np.flatnonzero(g[:, 62] == 0)
     assert len(last) == 9 and len(side) == 237
@@ -576,11 +579,11 @@ def test_td_targets_match_katago_bit_for_bit(sample):
         white = [_pla_view(g[i, 16:20]), _pla_view(g[i, 0:4])]
         black = [ValueTargets(v.loss, v.win, v.no_result, -v.score) for v in white]
         for vals, pla in ((white, W), (black, B)):
-            got = np.concatenate([R.td_value_target(vals, 0, pla, f) for f in factors])
+            got = np.concatenate([T.td_value_target(vals, 0, pla, f) for f in factors])
             assert np.array_equal(got, g[i, 0:20]), i
-        assert R.winloss_variance_arrival_time(white, 0) == g[i, 22]
+        assert T.winloss_variance_arrival_time(white, 0) == g[i, 22]
     for i in side:
-        got = np.concatenate([R.td_value_target([_pla_view(g[i, 16:20])], 0, W, f) for f in factors])
+        got = np.concatenate([T.td_value_target([_pla_view(g[i, 16:20])], 0, W, f) for f in factors])
         assert np.array_equal(got, g[i, 0:20]) and g[i, 22] == 0
 
 
@@ -621,8 +624,8 @@ def test_ownership_and_future_targets_match_katago_conventions(sample):
             # Rebuild colour maps with the row's player as black, then re-derive both channels.
             own = np.where(v[i, 0] == 1, B, np.where(v[i, 0] == -1, W, 0))
             full = np.where(own != 0, own, np.where(v[i, 1] == 1, B, np.where(v[i, 1] == -1, W, 0)))
-            assert np.array_equal(R.ownership_targets(own, full, B, 9), v[i, :2])
-            assert np.array_equal(R.ownership_targets(own, full, W, 9), -v[i, :2])
+            assert np.array_equal(T.ownership_targets(own, full, B, 9), v[i, :2])
+            assert np.array_equal(T.ownership_targets(own, full, W, 9), -v[i, :2])
         if g[i, 62] != 1:
             continue
         for ch, d in zip((2, 3), R.FUTURE_BOARD_OFFSETS):
@@ -632,7 +635,7 @@ def test_ownership_and_future_targets_match_katago_conventions(sample):
             # Row j's stones (own = plane 1, opponent = plane 2) with row j's player as black.
             stones = np.where(planes[j, 1] == 1, B, np.where(planes[j, 2] == 1, W, 0))
             pla_i = B if d % 2 == 0 else W
-            assert np.array_equal(R.future_board_target(stones, pla_i, 9), v[i, ch])
+            assert np.array_equal(T.future_board_target(stones, pla_i, 9), v[i, ch])
             checked += 1
     assert checked > 400
 
@@ -651,14 +654,14 @@ def test_group_tax_scoring_matches_katago(sample):
         last = max(rows, key=lambda i: g[i, 51])
         final = np.where(v[last, 3] == 1, B, np.where(v[last, 3] == -1, W, 0))
         own = np.where(v[last, 0] == 1, B, np.where(v[last, 0] == -1, W, 0))
-        white_scoring = R.white_scoring_map(final, own, tax_all=True)   # last row's player as black
+        white_scoring = G.white_scoring_map(final, own, tax_all=True)   # last row's player as black
         for i in rows:
             pla = B if (g[i, 51] - g[last, 51]) % 2 == 0 else W
             x = (white_scoring if pla == W else -white_scoring).astype(np.float32) * np.float32(120)
             lo = np.floor(x)
             assert ((v[i, 4] == lo) | (v[i, 4] == lo + 1)).all(), (game, i)
             assert ((x != lo) | (v[i, 4] == x)).all()
-            drawn = R.scoring_target(white_scoring, pla, 9, rng)
+            drawn = T.scoring_target(white_scoring, pla, 9, rng)
             assert ((drawn == lo) | (drawn == lo + 1)).all()
 
 

@@ -24,7 +24,6 @@ from goloop.common.files.trainingdata import (
     unpack_binary_planes,
 )
 from goloop.common.go.history import History
-from goloop.common.go.rules import Rules
 from goloop.common.go.sgf import parse_sgf
 from goloop.common.nn.features import encode
 from goloop.selfplay.config import SelfplayConfig

@@ -12,7 +12,7 @@ from goloop.common.go.rules import ScoringRule
 from goloop.common.nn.randomnet import RandomEvaluator
 from goloop.common.search import core as search_core
 from goloop.selfplay import game as game_mod
-from goloop.selfplay import rows
+from goloop.selfplay import gamedata, rows, targets
 from goloop.selfplay.config import SelfplayConfig
 from goloop.selfplay.game import GameContext, Net, play_game, search_limits
 from goloop.selfplay.gameinit import BLACK, WHITE, GameStart, draw_game_start
@@ -73,7 +73,7 @@ def test_rows_carry_the_recorded_search(g170_net):
     start = len(g.start_history.moves)
     for r in main:
         t = g.turns[int(r.global_targets[51]) - start]
-        expect = rows.policy_target_plane(t.policy_target, 9, 9, 9)
+        expect = targets.policy_target_plane(t.policy_target, 9, 9, 9)
         assert np.array_equal(r.policy_targets[0], expect)
         assert r.global_targets[60] == t.unreduced_num_visits
         assert (r.global_targets[29] == 1.0) == (t.value.lead is not None)
@@ -110,7 +110,7 @@ def test_handicap_games_place_black_stones_and_may_be_asymmetric():
     assert start.extra_black == 1 and start.pda_pla == WHITE and start.pda > 0
     out = _play(cfg, _random_net(), seed=5, start=start)
     g = out.finished
-    assert g.mode == rows.MODE_ASYM
+    assert g.mode == gamedata.MODE_ASYM
     stones = g.start_history.initial_board.stones()
     assert (stones == BLACK).sum() == 1 and (stones == WHITE).sum() == 0
     assert g.start_history.next_player == BLACK        # black still moves first
@@ -129,7 +129,7 @@ def test_forks_start_later_games():
     start = draw_game_start(cfg, rng, fork_history=fork)
     out = _play(cfg, _random_net(), seed=9, start=start)
     g = out.finished
-    assert g.mode == rows.MODE_FORK
+    assert g.mode == gamedata.MODE_FORK
     assert g.start_history.moves[:len(fork.moves)] == fork.moves
 
 
@@ -139,7 +139,7 @@ def test_cleanup_training_starts_territory_games_in_the_encore(monkeypatch):
     out = _play(cfg, _random_net(), seed=4)
     g = out.finished
     assert g.start_history.rules.scoring_rule == ScoringRule.TERRITORY
-    assert g.mode == rows.MODE_CLEANUP_TRAINING
+    assert g.mode == gamedata.MODE_CLEANUP_TRAINING
     assert g.start_history.encore_phase in (1, 2)
 
 
