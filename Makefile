@@ -27,6 +27,7 @@ bench:
 	$(PYTHON) bench/nn_bench.py
 	$(PYTHON) bench/selfplay_bench.py
 	$(PYTHON) bench/shuffle_bench.py
+	$(PYTHON) bench/gatekeeper_bench.py
 
 clean:
 	rm -rf build *.egg-info

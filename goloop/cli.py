@@ -179,3 +179,267 @@ def selfplay(ctx: click.Context, output_dir: str | None, models_dir: str | None,
     except output_error as e:
         raise click.ClickException(str(e)) from None
     ctx.exit(code)
+
+
+@daemon_command("shuffle", "goloop.shuffler.config:ShufflerConfig",
+                help="Shuffle the selfplay data of BASEDIR into training files, like KataGo's "
+                     "shuffle.sh/shuffle.py: BASEDIR/selfplay/**/*.npz -> BASEDIR/shuffleddata/"
+                     "<date>/. Runs until SIGINT/SIGTERM (a shuffle in progress is discarded, "
+                     "never half-published), reshuffling as data arrives, or once with --once.")
+@click.option("--base-dir", "-base-dir", metavar="BASEDIR", default=None,
+              help="The run's directory (sets config key base-dir).")
+@click.option("--once", is_flag=True, help="Shuffle once and exit (for a synchronous loop); "
+                                            "below min-rows it publishes nothing and exits 0.")
+@click.option("--min-rows", "-min-rows", type=int, default=None, metavar="N",
+              help="Smallest window; no shuffle below it (key min-rows).")
+@click.option("--max-rows", "-max-rows", type=int, default=None, metavar="N",
+              help="Largest window (key max-rows).")
+@click.option("--keep-target-rows", "-keep-target-rows", default=None, metavar="N|all",
+              help="Rows sampled from the window (key keep-target-rows).")
+@click.option("--expand-window-per-row", "-expand-window-per-row", type=float, default=None,
+              metavar="X", help="Initial window growth per row (key expand-window-per-row).")
+@click.option("--taper-window-exponent", "-taper-window-exponent", type=float, default=None,
+              metavar="X", help="Power-law exponent of the window (key taper-window-exponent).")
+@click.option("--taper-window-scale", "-taper-window-scale", type=float, default=None,
+              metavar="X", help="Scale of the power law (key taper-window-scale).")
+@click.option("--add-to-window", "--add-to-data-rows", "-add-to-data-rows", "add_to_data_rows",
+              type=float, default=None, metavar="N",
+              help="Count this many more (older) data rows (key add-to-data-rows).")
+@click.option("--approx-rows-per-out-file", "-approx-rows-per-out-file", type=int, default=None,
+              metavar="N", help="Rows per output file (key approx-rows-per-out-file).")
+@click.option("--approx-rows-per-bucket", "-approx-rows-per-bucket", type=int, default=None,
+              metavar="N", help="Rows per merge bucket (key approx-rows-per-bucket).")
+@click.option("--num-processes", "-num-processes", type=int, default=None, metavar="N",
+              help="Worker processes; default: the available cores (key num-processes).")
+@click.option("--worker-group-size", "-worker-group-size", type=int, default=None, metavar="N",
+              help="Rows per sampling group (key worker-group-size).")
+@click.option("--out-tmp-dir", "-out-tmp-dir", default=None, metavar="DIR",
+              help="Scratch directory (key out-tmp-dir).")
+@click.option("--summary-file", "-summary-file", default=None, metavar="FILE",
+              help="Row-count cache (key summary-file).")
+@click.option("--no-progress", is_flag=True, help="No progress bar (log lines only).")
+@click.pass_context
+def shuffle(ctx: click.Context, base_dir: str | None, once: bool, no_progress: bool,
+            **options: Any) -> None:
+    keys = {name.replace("_", "-"): options.pop(name) for name in list(options)
+            if name not in ("config_files", "overrides", "log_file", "verbose")}
+    config, _ = start_daemon(ctx, **{"base-dir": base_dir}, **keys)
+    if not config.base_dir:
+        raise click.ClickException("no BASEDIR: give --base-dir DIR (or base-dir in the config)")
+    run_shuffler = _resolve("goloop.shuffler.daemon:run_shuffler")
+    ctx.exit(run_shuffler(config, once=once, progress=not no_progress))
+
+
+@daemon_command("gatekeeper", "goloop.gatekeeper.config:GatekeeperConfig",
+                help="Test each candidate in BASEDIR/modelstobetested/ against the newest net "
+                     "of BASEDIR/models/ (the random net when there is none) and move it into "
+                     "models/ or rejectedmodels/, like `katago gatekeeper`. Games go to "
+                     "gatekeepersgf/<candidate>/ and ratings/games.jsonl as they finish; a "
+                     "restart resumes a test. Runs until SIGINT/SIGTERM.")
+@click.option("--base-dir", "-base-dir", metavar="BASEDIR", default=None,
+              help="The run's directory (sets config key baseDir).")
+@click.option("--quit-if-no-nets-to-test", "-quit-if-no-nets-to-test", is_flag=True,
+              default=None, help="Exit when no candidate waits (key quitIfNoNetsToTest).")
+@click.option("--required-candidate-win-prop", "-required-candidate-win-prop", type=float,
+              default=None, metavar="P", help="Share of points a candidate needs "
+                                              "(key requiredCandidateWinProp).")
+@click.option("--no-autoreject-old-models", "-no-autoreject-old-models", is_flag=True,
+              default=None, help="Test candidates older than the newest accepted net "
+                                 "(key noAutoRejectOldModels).")
+@click.option("--seed", default=None, help="Seed every random choice (sets config key seed).")
+@click.option("--no-progress", is_flag=True, help="No progress bar (log lines only).")
+@click.pass_context
+def gatekeeper(ctx: click.Context, base_dir: str | None, quit_if_no_nets_to_test: bool | None,
+               required_candidate_win_prop: float | None, no_autoreject_old_models: bool | None,
+               seed: str | None, no_progress: bool, **_common: Any) -> None:
+    config, _ = start_daemon(ctx, baseDir=base_dir, quitIfNoNetsToTest=quit_if_no_nets_to_test,
+                             requiredCandidateWinProp=required_candidate_win_prop,
+                             noAutoRejectOldModels=no_autoreject_old_models, seed=seed)
+    if not config.base_dir:
+        raise click.ClickException("no BASEDIR: give --base-dir DIR (or baseDir in the config)")
+    run_gatekeeper = _resolve("goloop.gatekeeper.daemon:run_gatekeeper")
+    gatekeeper_error = _resolve("goloop.gatekeeper.daemon:GatekeeperError")
+    try:
+        code = run_gatekeeper(config, progress=not no_progress)
+    except (gatekeeper_error, OSError) as e:   # OSError: a file that cannot be written
+        raise click.ClickException(str(e)) from None
+    ctx.exit(code)
+
+
+@daemon_command("match", "goloop.gatekeeper.config:MatchConfig",
+                help="Play a match between two players, like `katago match`: each is a model "
+                     "file (searched by goloop, many games at once) or a GTP engine command "
+                     "line (e.g. \"gnugo --mode gtp --level 10\"). Colours alternate, --black "
+                     "starts as Black. Prints one JSON line per game and a summary.")
+@click.option("--black", "-black", required=True, metavar="MODEL|COMMAND",
+              help="Black in the first game: a model file or a GTP engine command line.")
+@click.option("--white", "-white", required=True, metavar="MODEL|COMMAND",
+              help="White in the first game: a model file or a GTP engine command line.")
+@click.option("--games", "-games", type=int, default=None, metavar="N",
+              help="Games to play (sets config key numGamesTotal).")
+@click.option("--sgf-dir", "-sgf-output-dir", "--sgf-output-dir", "sgf_dir", default=None,
+              metavar="DIR", help="Append every game's SGF to DIR/<hex>.sgfs.")
+@click.option("--base-dir", "-base-dir", metavar="BASEDIR", default=None,
+              help="Also record the games in BASEDIR/ratings/games.jsonl for `goloop ratings`.")
+@click.option("--black-name", default=None, help="Name of the --black player in results "
+                                                 "(default: model name or engine command).")
+@click.option("--white-name", default=None, help="Name of the --white player in results.")
+@click.option("--seed", default=None, help="Seed every random choice (sets config key seed).")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.pass_context
+def match(ctx: click.Context, black: str, white: str, games: int | None, sgf_dir: str | None,
+          base_dir: str | None, black_name: str | None, white_name: str | None,
+          seed: str | None, no_progress: bool, **_common: Any) -> None:
+    config, _ = start_daemon(ctx, numGamesTotal=games, seed=seed)
+    run_match = _resolve("goloop.gatekeeper.match:run_match")
+    try:
+        code = run_match(config, black, white, sgf_dir=sgf_dir, base_dir=base_dir,
+                         black_name=black_name, white_name=white_name, progress=not no_progress)
+    except (OSError, ValueError) as e:   # a model file that cannot be read, a full disk
+        raise click.ClickException(str(e)) from None
+    ctx.exit(code)
+
+
+@main.command("ratings", context_settings=CONTEXT_SETTINGS,
+              help="Fit the Bayesian Elo of the run's nets (and match players) from "
+                   "BASEDIR/ratings/games.jsonl; write BASEDIR/ratings/ratings.json and a plot "
+                   "of Elo against self-play visits and hours, ratings.png.")
+@click.option("--base-dir", "-base-dir", metavar="BASEDIR", required=True,
+              help="The run's directory.")
+@click.option("--output-dir", default=None, metavar="DIR",
+              help="Write ratings.json and ratings.png here (default BASEDIR/ratings).")
+@click.option("--prior-stdev", type=float, default=None, metavar="ELO",
+              help="Stdev of the prior on a net's Elo minus its parent's (default 347.4, the "
+                   "curvature of one virtual draw).")
+@click.option("--no-plot", is_flag=True, help="Write ratings.json only.")
+@click.option("--log-file", type=click.Path(dir_okay=False), default=None,
+              help="Also append log lines to this file (they always go to stderr).")
+@click.option("--verbose", is_flag=True, help="Log debug records too.")
+def ratings(base_dir: str, output_dir: str | None, prior_stdev: float | None, no_plot: bool,
+            log_file: str | None, verbose: bool) -> None:
+    setup_logging("ratings", log_file, verbose)
+    run_ratings = _resolve("goloop.gatekeeper.ladder:run_ratings")
+    kwargs = {} if prior_stdev is None else {"prior_stdev": prior_stdev}
+    try:
+        run_ratings(base_dir, output_dir, plot=not no_plot, **kwargs)
+    except (OSError, ValueError) as e:
+        raise click.ClickException(str(e)) from None
+
+
+# -------------------------------------------------------------------------------------------------
+# goloop train / goloop validate (trainer/)
+
+# (option, KataGo's single-dash spelling, config key, type) for train.py's options; a flag type
+# of bool means "given = true".
+_TRAIN_OPTIONS = [
+    ("--batch-size", "-batch-size", "batch_size", int),
+    ("--samples-per-epoch", "-samples-per-epoch", "samples_per_epoch", int),
+    ("--sub-epochs", "-sub-epochs", "sub_epochs", int),
+    ("--max-epochs-this-instance", "-max-epochs-this-instance", "max_epochs_this_instance", int),
+    ("--max-training-samples", "-max-training-samples", "max_training_samples", int),
+    ("--epochs-per-export", "-epochs-per-export", "epochs_per_export", int),
+    ("--pos-len", "-pos-len", "pos_len", int),
+    ("--lr-scale", "-lr-scale", "lr_scale", float),
+    ("--lr-schedule", "-lr-schedule", "lr_schedule", str),
+    ("--swa-scale", "-swa-scale", "swa_scale", float),
+    ("--swa-period-samples", "-swa-period-samples", "swa_period_samples", float),
+    ("--lookahead-k", "-lookahead-k", "lookahead_k", int),
+    ("--lookahead-alpha", "-lookahead-alpha", "lookahead_alpha", float),
+    ("--gnorm-clip-scale", "-gnorm-clip-scale", "gnorm_clip_scale", float),
+    ("--max-train-bucket-per-new-data", "-max-train-bucket-per-new-data", "max_train_bucket_per_new_data", float),
+    ("--max-train-bucket-size", "-max-train-bucket-size", "max_train_bucket_size", float),
+    ("--max-train-steps-since-last-reload", "-max-train-steps-since-last-reload",
+     "max_train_steps_since_last_reload", float),
+    ("--max-val-samples", "-max-val-samples", "max_val_samples", int),
+    ("--datadir", "-datadir", "datadir", str),
+    ("--traindir", "-traindir", "traindir", str),
+    ("--exportdir", "-exportdir", "exportdir", str),
+    ("--quit-if-no-data", "-quit-if-no-data", "quit_if_no_data", bool),
+    ("--no-repeat-files", "-no-repeat-files", "no_repeat_files", bool),
+    ("--stop-when-train-bucket-limited", "-stop-when-train-bucket-limited", "stop_when_train_bucket_limited", bool),
+    ("--no-export", "-no-export", "no_export", bool),
+    ("--no-lr-warmup", "-no-lr-warmup", "no_lr_warmup", bool),
+    ("--use-adamw", "-use-adamw", "use_adamw", bool),
+    ("--lr-scale-auto", "-lr-scale-auto", "lr_scale_auto", bool),
+    ("--disable-optimistic-policy", "-disable-optimistic-policy", "disable_optimistic_policy", bool),
+    ("--randomize-val", "-randomize-val", "randomize_val", bool),
+]
+
+
+def _train_options(fn: Callable) -> Callable:
+    for long, short, key, kind in reversed(_TRAIN_OPTIONS):
+        if kind is bool:
+            fn = click.option(long, short, key, is_flag=True, default=None,
+                              help=f"Sets config key {key} to true.")(fn)
+        else:
+            fn = click.option(long, short, key, type=kind, default=None,
+                              help=f"Sets config key {key}.")(fn)
+    return fn
+
+
+@daemon_command("train", "goloop.trainer.config:TrainConfig",
+                help="Train the net on the newest BASEDIR/shuffleddata/* and hand checkpoints to the "
+                     "exporter, like KataGo's train.py (its options keep their names). SIGINT "
+                     "finishes the step, saves a checkpoint and exits 0; a restart resumes.")
+@click.option("--base-dir", "-base-dir", metavar="BASEDIR", default=None, help="Sets config key base_dir.")
+@click.option("--name", "-name", "--exportprefix", "-exportprefix", "name", metavar="NAME", default=None,
+              help="Training name; exports are NAME-s<samples>-d<rows> (sets config key name).")
+@click.option("--model-config", "-model-kind", "--model-kind", "model_kind", metavar="NAME", default=None,
+              help="Model config for a fresh net, e.g. b6c96, b18c384nbt (sets model_kind).")
+@click.option("--initial-model", "-initial-checkpoint", "--initial-checkpoint", "initial_checkpoint",
+              metavar="FILE", default=None,
+              help="Warm start from a checkpoint or a KataGo model file (.bin.gz) when there is no "
+                   "checkpoint yet (sets initial_checkpoint).")
+@click.option("--seed", type=int, default=None, help="Seed of all training randomness (sets seed).")
+@click.option("--device", default=None, help="Torch device (sets device).")
+@click.option("--no-progress", is_flag=True, help="No progress bar (log lines only).")
+@_train_options
+@click.pass_context
+def train(ctx: click.Context, no_progress: bool, **options: Any) -> None:
+    keys = {k: v for k, v in options.items() if k not in ("config_files", "overrides", "log_file", "verbose")}
+    config, _ = start_daemon(ctx, **keys)
+    if not config.base_dir and not (config.traindir and config.datadir):
+        raise click.ClickException("no BASEDIR: give --base-dir (or --traindir and --datadir)")
+    if not config.name and not config.no_export:
+        raise click.ClickException("no training name: give --name NAME (exports are NAME-s...-d...)")
+    run_train = _resolve("goloop.trainer.daemon:run_train")
+    errors = (_resolve("goloop.trainer.checkpoint:CheckpointError"),
+              _resolve("goloop.trainer.paramnames:LayoutError"),
+              _resolve("goloop.trainer.warmstart:WarmStartError"),
+              _resolve("goloop.common.files.trainingdata:TrainingDataError"),
+              _resolve("goloop.trainer.datafiles:DataDirError"))
+    try:
+        code = run_train(config, progress=not no_progress)
+    except errors as e:
+        raise click.ClickException(str(e)) from None
+    ctx.exit(code)
+
+
+@main.command("validate", context_settings=CONTEXT_SETTINGS)
+@click.option("--model", "-model", "model", metavar="FILE", required=True,
+              help="A goloop or KataGo checkpoint (.ckpt), or a KataGo model file (.bin.gz, ...).")
+@click.option("--data", "-data", "data", metavar="NPZ", multiple=True, required=True,
+              help="Training-data files (repeat for several).")
+@click.option("--batch-size", "-batch-size", type=int, default=256, show_default=True,
+              help="Rows per forward pass (the sums do not depend on it).")
+@click.option("--use-swa", is_flag=True, help="Validate a checkpoint's EMA (exported) weights.")
+@click.option("--device", default="auto", show_default=True, help="Torch device.")
+@click.option("--threads", type=int, default=None, metavar="N",
+              help="CPU threads for torch (default: every core this process may use).")
+@click.option("--log-file", type=click.Path(dir_okay=False), default=None,
+              help="Also append log lines to this file (they always go to stderr).")
+@click.option("--verbose", is_flag=True, help="Log debug records too.")
+def validate(model: str, data: tuple, batch_size: int, use_swa: bool, device: str, threads: int | None,
+             log_file: str | None, verbose: bool) -> None:
+    """The model's KataGo losses on DATA with no augmentation, summed over every row, printed as
+    one JSON object (KataGo's metric names; terms the model cannot compute are listed under
+    "not_computed")."""
+    setup_logging("validate", log_file, verbose)
+    run_validate = _resolve("goloop.trainer.validate:run_validate")
+    try:
+        result = run_validate(model, list(data), batch_size=batch_size, use_swa=use_swa, device=device,
+                              threads=threads)
+    except (OSError, ValueError) as e:
+        raise click.ClickException(str(e)) from None
+    import json
+    click.echo(json.dumps(result, sort_keys=True))
