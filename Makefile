@@ -13,7 +13,11 @@ install:
 # Real programs some tests talk to when present (they skip otherwise): KaTrain's engine client
 # (a large download: kivy and friends). CI installs them; GNU Go comes from Debian (gnugo).
 install-peers:
-	$(PIP) install "katrain==1.20.0" || echo "warning: katrain could not be installed; tests/test_katrain.py will skip"
+	$(PIP) install "katrain==1.20.0" || echo "warning: katrain could not be installed; tests/engine/test_katrain.py will skip"
+	@command -v gnugo >/dev/null || test -x /usr/games/gnugo || \
+	  (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	   timeout 300 sh -c 'apt-get install -y -q gnugo >/dev/null 2>&1 || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q gnugo >/dev/null 2>&1)') || \
+	  echo "warning: GNU Go could not be installed; the tests that play it will skip"
 
 # Rebuild the Cython extensions in place after editing a .pyx (install does this once).
 build:
@@ -28,6 +32,7 @@ bench:
 	$(PYTHON) bench/selfplay_bench.py
 	$(PYTHON) bench/shuffle_bench.py
 	$(PYTHON) bench/gatekeeper_bench.py
+	$(PYTHON) bench/train_bench.py
 
 clean:
 	rm -rf build *.egg-info

@@ -22,14 +22,8 @@ import torch
 
 from goloop.common.config import load_config
 from goloop.common.nn.evaluator import Evaluator
-from goloop.gatekeeper.arena import (
-    Arena,
-    GameRules,
-    NetPlayer,
-    new_game_id,
-    padded_batch,
-    play_game,
-)
+from goloop.common.play.scheduler import Scheduler, padded_batch
+from goloop.gatekeeper.arena import GameRules, NetPlayer, new_game_id, play_game
 from goloop.gatekeeper.config import GatekeeperConfig
 from goloop.gatekeeper.gamesetup import draw_setup
 
@@ -69,7 +63,7 @@ def main() -> None:
     baseline = Evaluator.from_file(args.model)
     players = [NetPlayer("candidate", candidate, cfg.search_params()),
                NetPlayer("baseline", baseline, cfg.search_params())]
-    arena = Arena(cfg.max_board_len, cfg.nnMaxBatchSize)
+    arena = Scheduler(cfg.max_board_len, cfg.nnMaxBatchSize, pad_batches=True)
     arena.name_net(candidate, "candidate")
     arena.name_net(baseline, "baseline")
     rng = np.random.default_rng(0)
@@ -85,7 +79,7 @@ def main() -> None:
         results += [r for _, r in arena.step()]
     seconds = time.perf_counter() - start
     s = arena.stats
-    evals, passes = s.nn_evals, sum(s.passes.values())
+    evals, passes = s.rows_evaluated, s.forward_passes
     avg_batch = evals / max(1, passes)
     padded = padded_batch(int(round(avg_batch)), cfg.nnMaxBatchSize)
     bare = bare_forward_rate(candidate, padded, args.size)

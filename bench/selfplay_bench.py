@@ -24,13 +24,13 @@ from goloop.common.nn.evaluator import Evaluator
 from goloop.common.nn.model import Model
 from goloop.common.nn.modelconfigs import config_of_name
 from goloop.common.nn.modelfile import save_model_file
+from goloop.common.play.scheduler import Scheduler
 from goloop.common.search import core as search_core
 from goloop.selfplay.config import SelfplayConfig
 from goloop.selfplay.daemon import _Stats, _write
 from goloop.selfplay.game import GameContext, Net, play_game
 from goloop.selfplay.gameinit import draw_game_start
 from goloop.selfplay.output import DataWriter
-from goloop.selfplay.scheduler import Scheduler
 
 
 def bare_forward_rate(evaluator: Evaluator, batch: int, size: int, seconds: float = 3.0) -> float:

@@ -8,6 +8,9 @@
   reports it fills. Imports `go/` and `nn/`.
 * `files/` — files one daemon writes and another reads: training-data npz, model polling.
   Imports `go/` and `nn/` at most.
+* `play/` — playing whole games with KataGo's search, for every daemon that plays them:
+  game-start draws, komi fairing, the coroutine scheduler that batches many games' searches
+  onto one forward pass per net. Imports `go/`, `nn/` and `search/`.
 
 The modules directly in `common/` are process plumbing any layer may use: configuration
 (`config`), logging (`logs`), CPU threads and devices (`runtime`), atomic writes (`atomicfile`).

@@ -22,6 +22,7 @@ from goloop.common.go.area import area_map
 from goloop.common.go.coords import point_to_gtp
 from goloop.common.go.history import History
 from goloop.common.go.rules import ScoringRule, parse_rules
+from goloop.common.play.fairkomi import noiseless_params
 from goloop.common.search.reports import Analysis
 from goloop.engine import gtp_score
 from goloop.engine.gtp_protocol import GtpError, expect_args
@@ -38,18 +39,6 @@ def replace_known(params, **changes):
     have (antiMirror, say) are left out."""
     names = {f.name for f in dataclasses.fields(params)}
     return dataclasses.replace(params, **{k: v for k, v in changes.items() if k in names})
-
-
-def noiseless_params(params, visits: int):
-    """KataGo's getNoiselessParams: a fixed small search for scoring-type questions."""
-    threads = params.numSearchThreads
-    return replace_known(
-        params, maxVisits=visits, maxPlayouts=visits, rootNoiseEnabled=False,
-        rootPolicyTemperature=1.0, rootPolicyTemperatureEarly=1.0,
-        rootFpuReductionMax=params.fpuReductionMax, rootFpuLossProp=params.fpuLossProp,
-        rootDesiredPerChildVisitsCoeff=0.0, rootNumSymmetriesToSample=1,
-        searchFactorAfterOnePass=1.0, searchFactorAfterTwoPass=1.0,
-        numSearchThreads=min(threads, (visits + 7) // 8))
 
 
 def white_winloss(analysis: Analysis) -> float:

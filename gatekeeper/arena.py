@@ -1,15 +1,15 @@
-"""Many games at once between two players, the nets' searches batched on one device.
+"""Games between two players, many at once, the nets' searches batched on one device.
 
 KataGo's gatekeeper and match run `numGameThreads` threads, each playing one game with one
 `Search` per bot, and its NN server batches what the threads ask. Here a game is a generator
 coroutine (as in selfplay): `play_game` reads top to bottom like KataGo's Play::runGame for two
-bots, and `Arena` interleaves hundreds of them so that every forward pass of a net carries one
-leaf of every game whose mover uses that net.
+bots, and common/play's Scheduler (with batch padding on) interleaves hundreds of them so that
+every forward pass of a net carries one leaf of every game whose mover uses that net.
 
-The protocol: a game coroutine yields a list of things it waits on, either `Searcher`s on which
-it called `begin` or `concurrent.futures.Future`s (GTP commands running on worker threads), and
-is resumed once all of them are done. Its return value is the game's `GameResult`, or None when
-the arena is stopping and the game was dropped unfinished (as KataGo drops it).
+A game coroutine waits on `Searcher`s on which it called `begin` or on
+`concurrent.futures.Future`s (GTP commands running on worker threads). Its return value is the
+game's `GameResult`, or None when the daemon is stopping and the game was dropped unfinished
+(as KataGo drops it).
 
 Players: a `NetPlayer` is a model file played by goloop's search (one Evaluator and one NN cache
 per net, one search tree per game and side, kept between moves as KataGo does); a `GtpPlayer` is
@@ -20,19 +20,21 @@ All values are White's view, as inside KataGo.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import os
-import time
-from dataclasses import dataclass, field
-from typing import Callable, Dict, Generator, List, Optional, Sequence
+import math
+from dataclasses import dataclass
+from typing import Callable, Generator, List, Optional, Sequence
 
 import numpy as np
 
 from goloop.common.go.coords import gtp_to_point, point_to_gtp
 from goloop.common.go.history import History
 from goloop.common.go.sgf import GameRecord, format_result
+from goloop.common.play.fairkomi import fair_komi
+from goloop.common.play.komi import KomiNoise, noised_komi, round_and_clip_komi
+from goloop.common.play.seeds import new_hex
 from goloop.common.search import core as search_core
 from goloop.common.search.searcher import Searcher
-from goloop.gatekeeper.gamesetup import GameSetup, fair_komi, noised_komi, round_and_clip_komi
+from goloop.gatekeeper.gamesetup import GameSetup
 from goloop.gatekeeper.gtpclient import GtpEngine, GtpError
 
 BLACK, WHITE = 1, 2
@@ -289,7 +291,9 @@ def _play(game_id, setup, black, white, gr, rng, stopping, root_comment) -> Gene
             empty = History(rules, xs, ys)
             komi = yield from fair_komi(empty, searchers, gr.compensateKomiVisits, rng)
     if gr.komiStdev > 0:
-        komi = noised_komi(komi, gr.komiStdev, rng, xs, ys)
+        # KataGo's setKomiWithNoise with komiStdev scaled by sqrt(area)/19, integers allowed
+        noise = KomiNoise(komi, gr.komiStdev * math.sqrt(xs * ys) / 19.0, allow_integer=True)
+        komi = noised_komi(noise, rng, xs, ys)
     komi = round_and_clip_komi(komi, xs, ys)
     rules = rules.with_komi(komi)
     history = History(rules, xs, ys)
@@ -367,157 +371,6 @@ def _play(game_id, setup, black, white, gr, rng, stopping, root_comment) -> Gene
                       len(history.moves), record, reason)
 
 
-# ------------------------------------------------------------------------------------------------
-# The scheduler
-
-
-@dataclass
-class _Task:
-    coroutine: Generator
-    tag: object
-    waiting: List = field(default_factory=list)
-
-
-def _done(item) -> bool:
-    return item.done() if isinstance(item, cf.Future) else item.core.done
-
-
-@dataclass
-class ArenaStats:
-    """Where the time goes, per net (by name) and overall, for the log lines."""
-
-    rows: Dict[str, int] = field(default_factory=dict)
-    passes: Dict[str, int] = field(default_factory=dict)
-    nn_seconds: float = 0.0
-    total_seconds: float = 0.0
-
-    @property
-    def nn_evals(self) -> int:
-        return sum(self.rows.values())
-
-
-class Arena:
-    """Runs game coroutines; each `step` is one forward pass per net over every waiting search."""
-
-    def __init__(self, pos_len: int, batch_size: int):
-        """`pos_len`: the tensor side every board is evaluated in (the largest board played)."""
-        self._buffers = search_core.BatchBuffers(batch_size, pos_len, pos_len)
-        self._tasks: List[_Task] = []
-        self._returned: list = []
-        self._rotate = 0
-        self._names: Dict[int, str] = {}
-        self.stats = ArenaStats()
-
-    def name_net(self, evaluator, name: str) -> None:
-        """Label a net's rows in the stats."""
-        self._names[id(evaluator)] = name
-
-    @property
-    def busy(self) -> bool:
-        return bool(self._tasks or self._returned)
-
-    def __len__(self) -> int:
-        return len(self._tasks)
-
-    def add(self, coroutine: Generator, tag=None) -> None:
-        """Start a coroutine; it runs up to its first wait now."""
-        task = _Task(coroutine, tag)
-        if self._advance(task):
-            self._tasks.append(task)
-
-    def _advance(self, task: _Task) -> bool:
-        while True:
-            try:
-                task.waiting = list(next(task.coroutine))
-            except StopIteration as stop:
-                self._returned.append((task.tag, stop.value))
-                return False
-            if not all(_done(w) for w in task.waiting):
-                return True
-
-    def step(self) -> list:
-        """Evaluate, then resume every game whose waits are over. Returns [(tag, result)] of
-        the games that returned."""
-        t0 = time.perf_counter()
-        by_net: dict = {}
-        futures = []
-        for task in self._tasks:
-            for w in task.waiting:
-                if isinstance(w, cf.Future):
-                    if not w.done():
-                        futures.append(w)
-                elif not w.core.done:
-                    by_net.setdefault(id(w.evaluator), (w.evaluator, []))[1].append(w.core)
-        for evaluator, cores in by_net.values():
-            self._forward(evaluator, cores)
-        if futures and not by_net:
-            cf.wait(futures, timeout=0.25, return_when=cf.FIRST_COMPLETED)
-        keep = []
-        for task in self._tasks:
-            if all(_done(w) for w in task.waiting) and not self._advance(task):
-                continue
-            keep.append(task)
-        self._tasks = keep
-        finished, self._returned = self._returned, []
-        self.stats.total_seconds += time.perf_counter() - t0
-        return finished
-
-    def _forward(self, evaluator, cores: list) -> None:
-        buf = self._buffers
-        buf.reset()
-        k = self._rotate % len(cores)
-        self._rotate += 1
-        gathered = []
-        for c in cores[k:] + cores[:k]:
-            c.gather(buf)
-            gathered.append(c)
-            if buf.n >= buf.capacity:
-                break
-        n = buf.n
-        if n:
-            t = time.perf_counter()
-            m = padded_batch(n, buf.capacity)
-            out = evaluator.raw(buf.spatial[:m], buf.global_[:m], buf.symmetries[:m])
-            self.stats.nn_seconds += time.perf_counter() - t
-            name = self._names.get(id(evaluator), "net")
-            self.stats.rows[name] = self.stats.rows.get(name, 0) + n
-            self.stats.passes[name] = self.stats.passes.get(name, 0) + 1
-            for c in gathered:
-                c.apply(buf, *out)
-
-
-def padded_batch(n: int, capacity: int) -> int:
-    """The batch size a forward pass of `n` rows runs at: the next of 1, 2, 3, 4, 6, 8, 12, ..
-    (powers of two and their halfway points), at most `capacity`.
-
-    Why pad: the evaluator traces one TorchScript graph per input shape it sees often (about a
-    second each on CPU, per net and per test, since each test loads its nets afresh), and a
-    gating test's batch sizes wander over every value up to numGameThreads. Padding bounds the
-    shapes to ~2 log2(capacity), at a cost of at most a third more rows (the padding rows are
-    whatever the buffer held; the searches read back only their own rows)."""
-    size = 1
-    while size < n:
-        if size < 2:
-            size += 1
-        else:
-            size = size * 3 // 2 if size & (size - 1) == 0 else size * 4 // 3
-    return min(size, capacity)
-
-
 def new_game_id(rng: np.random.Generator) -> str:
     """32 upper-case hex digits: a 128-bit game hash, as KataGo's SGF root comments carry."""
     return new_hex(rng) + new_hex(rng)
-
-
-def new_hex(rng: np.random.Generator) -> str:
-    """16 upper-case hex digits, as KataGo names its output files."""
-    return f"{int(rng.integers(1 << 63)) * 2 + int(rng.integers(2)):016X}"
-
-
-def seed_rng(seed: str) -> np.random.Generator:
-    """A Generator from a config seed string (empty: fresh entropy)."""
-    if not seed:
-        return np.random.default_rng(int.from_bytes(os.urandom(16), "little"))
-    import hashlib
-    digest = hashlib.sha256(seed.encode()).digest()
-    return np.random.default_rng(int.from_bytes(digest[:16], "little"))

@@ -19,13 +19,11 @@ have it) and the komi noise beyond komiStdev.
 """
 from __future__ import annotations
 
-import dataclasses
-import typing
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
 from goloop.common.config import ConfigError, setting
-from goloop.common.go.rules import KoRule, ScoringRule, TaxRule
+from goloop.common.play.gamekeys import ignored, search_keys
 from goloop.common.search.params import SearchParams
 
 
@@ -63,25 +61,11 @@ def match_search_defaults() -> SearchParams:
     )
 
 
-def _search_keys(name: str, defaults: SearchParams):
-    hints = typing.get_type_hints(SearchParams)
-    fields = [(f.name, hints[f.name], dataclasses.field(default=getattr(defaults, f.name),
-                                                       metadata=f.metadata))
-              for f in dataclasses.fields(SearchParams)]
-    cls = dataclasses.make_dataclass(name, fields, frozen=True)
-    cls.__doc__ = "KataGo SearchParams keys."
-    return cls
-
-
-def _ignored(what: str):
-    return setting(None, f"Accepted for KataGo config compatibility; no effect in goloop ({what}).")
-
-
 def _games_keys(name: str, search_defaults: SearchParams, **defaults):
     """The keys of KataGo's GameRunner and GameInitializer both programs read, with this
     program's defaults; a dataclass on top of the search keys."""
     d = defaults
-    base = _search_keys(name + "Search", search_defaults)
+    base = search_keys(name + "Search", search_defaults, "KataGo SearchParams keys.")
 
     @dataclass(frozen=True)
     class Games(base):
@@ -139,23 +123,17 @@ def _games_keys(name: str, search_defaults: SearchParams, **defaults):
                                             min=1, max=10000)
         handicapProb: float = setting(0.0, "Handicap games: not supported, must be 0.",
                                       min=0.0, max=0.0)
-        handicapCompensateKomiProb: Optional[float] = _ignored("no handicap games")
+        handicapCompensateKomiProb: Optional[float] = ignored("no handicap games")
 
         # --- KataGo keys with no meaning here ----------------------------------------------------
-        logSearchInfo: Optional[bool] = _ignored("KataGo's per-search debug log")
-        logMoves: Optional[bool] = _ignored("KataGo's per-move log")
-        logToStdout: Optional[bool] = _ignored("goloop logs to stderr and --log-file")
-        nnMutexPoolSizePowerOfTwo: Optional[int] = _ignored("C++ locking")
-        numNNServerThreadsPerModel: Optional[int] = _ignored("one NN server per process")
-        cudaUseFP16: Optional[str] = _ignored("bf16 autocast on GPU")
-        cudaUseNHWC: Optional[str] = _ignored("torch picks the layout")
-        nnRandSeed: Optional[str] = _ignored("use seed")
-
-        def search_params(self, **changes) -> SearchParams:
-            """The SearchParams these keys describe."""
-            values = {f.name: getattr(self, f.name) for f in dataclasses.fields(SearchParams)}
-            values.update(changes)
-            return SearchParams(**values)
+        logSearchInfo: Optional[bool] = ignored("KataGo's per-search debug log")
+        logMoves: Optional[bool] = ignored("KataGo's per-move log")
+        logToStdout: Optional[bool] = ignored("goloop logs to stderr and --log-file")
+        nnMutexPoolSizePowerOfTwo: Optional[int] = ignored("C++ locking")
+        numNNServerThreadsPerModel: Optional[int] = ignored("one NN server per process")
+        cudaUseFP16: Optional[str] = ignored("bf16 autocast on GPU")
+        cudaUseNHWC: Optional[str] = ignored("torch picks the layout")
+        nnRandSeed: Optional[str] = ignored("use seed")
 
         @property
         def max_board_len(self) -> int:
@@ -163,25 +141,9 @@ def _games_keys(name: str, search_defaults: SearchParams, **defaults):
             return max(self.bSizes)
 
         def __post_init__(self):
-            try:
-                SearchParams.__post_init__(self)
-            except ValueError as e:
-                raise ConfigError(str(e)) from None
-            if len(self.bSizes) != len(self.bSizeRelProbs) or not self.bSizes:
-                raise ConfigError(f"bSizes has {len(self.bSizes)} entries but bSizeRelProbs "
-                                  f"{len(self.bSizeRelProbs)}")
-            if not sum(self.bSizeRelProbs) > 0:
-                raise ConfigError("bSizeRelProbs must have a positive entry")
-            for key, enum in (("koRules", KoRule), ("scoringRules", ScoringRule),
-                              ("taxRules", TaxRule)):
-                for value in getattr(self, key):
-                    if value.upper() not in enum.__members__:
-                        raise ConfigError(f"{key}: unknown value {value!r} (choose from "
-                                          f"{', '.join(enum.__members__)})")
-            for key in ("koRules", "scoringRules", "taxRules", "multiStoneSuicideLegals",
-                        "hasButtons"):
-                if not getattr(self, key):
-                    raise ConfigError(f"{key} must list at least one value")
+            self.check_search_keys()     # search_params() and these checks: common/play/gamekeys.py
+            self.check_board_sizes()
+            self.check_rule_lists()
             if any(self.hasButtons) and not any(s.upper() == "AREA" for s in self.scoringRules):
                 raise ConfigError("hasButtons may only be true when scoringRules includes AREA")
 
@@ -238,6 +200,6 @@ class MatchConfig(_MatchGames):
     numGamesTotal: int = setting(1000000, "Games to play (KataGo's match_example.cfg: "
                                  "1000000, i.e. until SIGINT); the two players alternate "
                                  "colours. Set with --games.", min=1, max=1 << 40)
-    numBots: Optional[int] = _ignored("the two players are --black and --white")
-    botName: Optional[str] = _ignored("use --black-name / --white-name")
-    nnModelFile: Optional[str] = _ignored("the players are --black and --white")
+    numBots: Optional[int] = ignored("the two players are --black and --white")
+    botName: Optional[str] = ignored("use --black-name / --white-name")
+    nnModelFile: Optional[str] = ignored("the players are --black and --white")

@@ -7,9 +7,9 @@ directory-protocol.md §3), as a story of one run:
    newest in models/, or KataGo's random net when there is none. A candidate whose file is
    older than the baseline's is rejected unplayed (unless noAutoRejectOldModels).
 2. Play numGamesPerGating games between them, colours dealt in shuffled pairs, all at once on
-   one batched search (arena.py). Every finished game is appended to ratings/games.jsonl and
-   its SGF to gatekeepersgf/<candidate>/<hex>.sgfs as it finishes. The test stops early once
-   the result cannot change.
+   one batched search (common/play/scheduler.py). Every finished game is appended to
+   ratings/games.jsonl and its SGF to gatekeepersgf/<candidate>/<hex>.sgfs as it finishes.
+   The test stops early once the result cannot change.
 3. Accept when the candidate scored at least requiredCandidateWinProp of the games played
    (ties go to the candidate): create selfplay/<candidate>/{sgfs,tdata,vadata}, then rename
    the candidate's directory into models/. Otherwise rename it into rejectedmodels/. One
@@ -35,17 +35,11 @@ from goloop.common.config import describe_config
 from goloop.common.files.modelpoll import ModelFile, latest_model
 from goloop.common.logs import kv
 from goloop.common.nn.randomnet import RANDOM_MODEL_NAME, RandomEvaluator
+from goloop.common.play.scheduler import Scheduler
+from goloop.common.play.seeds import new_hex, seed_rng
 from goloop.common.runtime import apply_threads, plan_threads, resolve_device
 from goloop.gatekeeper import records
-from goloop.gatekeeper.arena import (
-    Arena,
-    GameRules,
-    NetPlayer,
-    new_game_id,
-    new_hex,
-    play_game,
-    seed_rng,
-)
+from goloop.gatekeeper.arena import GameRules, NetPlayer, new_game_id, play_game
 from goloop.gatekeeper.gamesetup import deal_colours, draw_setup
 
 log = logging.getLogger(__name__)
@@ -254,7 +248,7 @@ class Gatekeeper:
             f.write(describe_config(cfg) + "\n")
         sgf_path = os.path.join(sgf_dir, f"{new_hex(rng)}.sgfs")
 
-        arena = Arena(cfg.max_board_len, cfg.nnMaxBatchSize)
+        arena = Scheduler(cfg.max_board_len, cfg.nnMaxBatchSize, pad_batches=True)
         arena.name_net(cand_eval, cand.name)
         arena.name_net(base_eval, test.baseline_name)
         game_rules = GameRules.of(cfg)
@@ -305,8 +299,8 @@ class Gatekeeper:
         log.info("test games done", extra=kv(
             candidate=cand.name, games=tally.games, candidate_points=tally.candidate_points,
             baseline_points=tally.baseline_points, seconds=round(elapsed, 1),
-            nn_evals=arena.stats.nn_evals,
-            nn_evals_per_s=round(arena.stats.nn_evals / max(elapsed, 1e-9), 1)))
+            nn_evals=arena.stats.rows_evaluated,
+            nn_evals_per_s=round(arena.stats.rows_evaluated / max(elapsed, 1e-9), 1)))
         if not state["decided"]:
             return None
         return accepted(tally, required)
@@ -318,7 +312,7 @@ class Gatekeeper:
         return tqdm(total=total, initial=done, unit="game", desc=f"gating {name}",
                     dynamic_ncols=True)
 
-    def _log_game(self, tally: Tally, result, cand: str, arena: Arena, start: float) -> None:
+    def _log_game(self, tally: Tally, result, cand: str, arena: Scheduler, start: float) -> None:
         log.info("gating game", extra=kv(
             game=tally.games, black=result.black, white=result.white, result=result.result,
             moves=result.moves, candidate_points=tally.candidate_points,
@@ -327,8 +321,8 @@ class Gatekeeper:
             elapsed = max(1e-9, time.monotonic() - start)
             s = arena.stats
             log.info("gating progress", extra=kv(
-                candidate=cand, games=tally.games, nn_evals=s.nn_evals,
-                nn_evals_per_s=round(s.nn_evals / elapsed, 1),
+                candidate=cand, games=tally.games, nn_evals=s.rows_evaluated,
+                nn_evals_per_s=round(s.rows_evaluated / elapsed, 1),
                 nn_time_pct=round(100.0 * s.nn_seconds / max(1e-9, s.total_seconds), 1)))
 
     def publish(self, test: Test, accept: bool) -> None:

@@ -36,18 +36,11 @@ import numpy as np
 
 from goloop.common.files.modelpoll import MODEL_SUFFIXES, model_name
 from goloop.common.logs import kv
+from goloop.common.play.scheduler import Scheduler
+from goloop.common.play.seeds import new_hex, seed_rng
 from goloop.common.runtime import apply_threads, plan_threads, resolve_device
 from goloop.gatekeeper import records
-from goloop.gatekeeper.arena import (
-    Arena,
-    GameRules,
-    GtpPlayer,
-    NetPlayer,
-    new_game_id,
-    new_hex,
-    play_game,
-    seed_rng,
-)
+from goloop.gatekeeper.arena import GameRules, GtpPlayer, NetPlayer, new_game_id, play_game
 from goloop.gatekeeper.gamesetup import draw_setup
 from goloop.gatekeeper.gtpclient import GtpError
 
@@ -157,7 +150,7 @@ def run_match(cfg, black: str, white: str, sgf_dir: Optional[str] = None,
             raise KeyboardInterrupt
 
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    arena = Arena(cfg.max_board_len, cfg.nnMaxBatchSize)
+    arena = Scheduler(cfg.max_board_len, cfg.nnMaxBatchSize, pad_batches=True)
     for p in players.players:
         if isinstance(p, NetPlayer):
             arena.name_net(p.evaluator, p.name)
@@ -197,7 +190,7 @@ def run_match(cfg, black: str, white: str, sgf_dir: Optional[str] = None,
                     bar.update(1)
                 if len(results) % cfg.logGamesEvery == 0:
                     log.info("match progress", extra=kv(
-                        games=len(results), nn_evals=arena.stats.nn_evals,
+                        games=len(results), nn_evals=arena.stats.rows_evaluated,
                         seconds=round(time.monotonic() - t0, 1)))
     except GtpError as e:
         log.error("a GTP engine could not be set up: stopping the match", extra=kv(error=str(e)))
@@ -212,8 +205,8 @@ def run_match(cfg, black: str, white: str, sgf_dir: Optional[str] = None,
         players.close()
     summary = summarize(results, names[0], names[1])
     elapsed = time.monotonic() - t0
-    summary.update(seconds=round(elapsed, 1), nn_evals=arena.stats.nn_evals,
-                   nn_evals_per_s=round(arena.stats.nn_evals / max(elapsed, 1e-9), 1))
+    summary.update(seconds=round(elapsed, 1), nn_evals=arena.stats.rows_evaluated,
+                   nn_evals_per_s=round(arena.stats.rows_evaluated / max(elapsed, 1e-9), 1))
     print(json.dumps({"summary": summary}), file=out, flush=True)
     log.info("match finished",
              extra=kv(**{k: v for k, v in summary.items() if not isinstance(v, list)}))

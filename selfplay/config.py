@@ -10,30 +10,15 @@ so every search setting KataGo reads from a selfplay config is settable here too
 """
 from __future__ import annotations
 
-import dataclasses
-import typing
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
 from goloop.common.config import ConfigError, setting
-from goloop.common.go.rules import KoRule, ScoringRule, TaxRule
+from goloop.common.play.gamekeys import ignored, search_keys
 from goloop.common.search.params import SearchParams
 
-
-def _search_fields():
-    defaults = SearchParams.for_selfplay()
-    hints = typing.get_type_hints(SearchParams)
-    return [(f.name, hints[f.name], dataclasses.field(default=getattr(defaults, f.name),
-                                                      metadata=f.metadata))
-            for f in dataclasses.fields(SearchParams)]
-
-
-SelfplaySearchKeys = dataclasses.make_dataclass("SelfplaySearchKeys", _search_fields(), frozen=True)
-SelfplaySearchKeys.__doc__ = "KataGo SearchParams keys, defaulting to selfplay1.cfg's values."
-
-
-def _ignored(what: str):
-    return setting(None, f"Accepted for KataGo config compatibility; no effect in goloop ({what}).")
+SelfplaySearchKeys = search_keys("SelfplaySearchKeys", SearchParams.for_selfplay(),
+                                 "KataGo SearchParams keys, defaulting to selfplay1.cfg's values.")
 
 
 @dataclass(frozen=True)
@@ -188,44 +173,24 @@ class SelfplayConfig(SelfplaySearchKeys):
                                       "games use it).")
 
     # --- KataGo keys with no meaning here ----------------------------------------------------------
-    logSearchInfo: Optional[bool] = _ignored("KataGo's per-search debug log")
-    logMoves: Optional[bool] = _ignored("KataGo's per-move log")
-    logToStdout: Optional[bool] = _ignored("goloop logs to stderr and --log-file")
-    maxDataQueueSize: Optional[int] = _ignored("games are written as they finish")
-    nnMutexPoolSizePowerOfTwo: Optional[int] = _ignored("C++ locking")
-    numNNServerThreadsPerModel: Optional[int] = _ignored("one NN server per process")
-    gpuToUseThread0: Optional[int] = _ignored("use device = cuda:N")
-    cudaUseFP16: Optional[str] = _ignored("bf16 autocast on GPU")
-    cudaUseNHWC: Optional[str] = _ignored("torch picks the layout")
-    nnRandSeed: Optional[str] = _ignored("use seed")
-
-    def search_params(self, **changes) -> SearchParams:
-        """The SearchParams these keys describe."""
-        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(SearchParams)}
-        values.update(changes)
-        return SearchParams(**values)
+    logSearchInfo: Optional[bool] = ignored("KataGo's per-search debug log")
+    logMoves: Optional[bool] = ignored("KataGo's per-move log")
+    logToStdout: Optional[bool] = ignored("goloop logs to stderr and --log-file")
+    maxDataQueueSize: Optional[int] = ignored("games are written as they finish")
+    nnMutexPoolSizePowerOfTwo: Optional[int] = ignored("C++ locking")
+    numNNServerThreadsPerModel: Optional[int] = ignored("one NN server per process")
+    gpuToUseThread0: Optional[int] = ignored("use device = cuda:N")
+    cudaUseFP16: Optional[str] = ignored("bf16 autocast on GPU")
+    cudaUseNHWC: Optional[str] = ignored("torch picks the layout")
+    nnRandSeed: Optional[str] = ignored("use seed")
 
     def __post_init__(self):
-        try:
-            SearchParams.__post_init__(self)
-        except ValueError as e:
-            raise ConfigError(str(e)) from None
-        if len(self.bSizes) != len(self.bSizeRelProbs):
-            raise ConfigError(f"bSizes has {len(self.bSizes)} entries but bSizeRelProbs "
-                              f"{len(self.bSizeRelProbs)}")
-        if not sum(self.bSizeRelProbs) > 0:
-            raise ConfigError("bSizeRelProbs must have a positive entry")
+        self.check_search_keys()       # search_params() and these checks: common/play/gamekeys.py
+        self.check_board_sizes()
         if max(self.bSizes) > self.dataBoardLen:
             raise ConfigError(f"bSizes has {max(self.bSizes)} but dataBoardLen is only "
                               f"{self.dataBoardLen}")
-        for key, enum in (("koRules", KoRule), ("scoringRules", ScoringRule), ("taxRules", TaxRule)):
-            for name in getattr(self, key):
-                if name.upper() not in enum.__members__:
-                    raise ConfigError(f"{key}: unknown value {name!r} (choose from "
-                                      f"{', '.join(enum.__members__)})")
-        for key in ("koRules", "scoringRules", "taxRules", "multiStoneSuicideLegals", "hasButtons"):
-            if not getattr(self, key):
-                raise ConfigError(f"{key} must list at least one value")
+        self.check_rule_lists()
         if self.cheapSearchVisits > self.maxVisits:
             raise ConfigError(f"cheapSearchVisits {self.cheapSearchVisits} > maxVisits {self.maxVisits}")
         if self.reduceVisits and self.reducedVisitsMin > self.maxVisits:

@@ -1,6 +1,6 @@
 """`goloop selfplay`: the poll loop, signals and logging around many concurrent games.
 
-Thin by design: games are coroutines (game.py) driven by one scheduler (scheduler.py); this
+Thin by design: games are coroutines (game.py) driven by one scheduler (common/play); this
 module starts games until numGameThreads run, turns finished ones into rows (rows.py) for the
 writer (output.py), queues forks, polls the models directory and reports progress. SIGINT or
 SIGTERM stops starting games, drops the unfinished ones at their next move (as KataGo does),
@@ -20,24 +20,18 @@ from goloop.common.config import describe_config
 from goloop.common.files.modelpoll import latest_model
 from goloop.common.logs import kv
 from goloop.common.nn.randomnet import RANDOM_MODEL_NAME, RandomEvaluator
+from goloop.common.play.scheduler import Scheduler
+from goloop.common.play.seeds import seed_rng
 from goloop.common.runtime import ThreadPlan, apply_threads, plan_threads, resolve_device
 from goloop.common.search import core as search_core
 from goloop.selfplay import rows
 from goloop.selfplay.game import GameContext, Net, play_game
 from goloop.selfplay.gameinit import draw_game_start
 from goloop.selfplay.output import DataWriter, OutputError
-from goloop.selfplay.scheduler import Scheduler
 
 MAX_FORK_QUEUE = 1000
 
 log = logging.getLogger(__name__)
-
-
-def _seed_rng(seed: str) -> np.random.Generator:
-    if not seed:
-        return np.random.default_rng()
-    import hashlib
-    return np.random.default_rng(int.from_bytes(hashlib.sha256(seed.encode()).digest()[:16], "little"))
 
 
 def thread_plan(cfg, device: str, cores: Optional[int] = None) -> ThreadPlan:
@@ -104,7 +98,7 @@ class _Stats:
 
 def run_selfplay(cfg, progress: bool = True) -> int:
     """Play games until SIGINT/SIGTERM or maxGamesTotal; returns the exit code."""
-    rng = _seed_rng(cfg.seed)
+    rng = seed_rng(cfg.seed)
     device = resolve_device(cfg.device)
     apply_threads(thread_plan(cfg, device), log)
     loader = NetLoader(cfg, device, rng)

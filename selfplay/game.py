@@ -1,8 +1,9 @@
 """One selfplay game as a coroutine: KataGo's Play::runGame, top to bottom.
 
-The game yields the searches it needs (scheduler.py batches them with every other game's)
-and returns a `GameOutcome`: the FinishedGame (gamedata.py) that rows.py turns into training
-rows, its SGF record and the positions it wants forked into new games. Steps, in KataGo's order:
+The game yields the searches it needs (common/play/scheduler.py batches them with every other
+game's) and returns a `GameOutcome`: the FinishedGame (gamedata.py) that rows.py turns into
+training rows, its SGF record and the positions it wants forked into new games. Steps, in
+KataGo's order:
 
 1. the start (gameinit.py): board, rules, komi noise, handicap count, unequal visits;
 2. komi: fair for the empty board (komiAuto) or for the start position, noised;
@@ -29,6 +30,10 @@ from goloop.common.go.history import History
 from goloop.common.go.rules import ScoringRule
 from goloop.common.go.sgf import GameRecord, format_result
 from goloop.common.nn.randomnet import RANDOM_MODEL_NAME
+from goloop.common.play.fairkomi import estimate_lead, fair_komi
+from goloop.common.play.gamestart import redraw_scoring_rules
+from goloop.common.play.komi import noised_komi
+from goloop.common.play.seeds import random_u64
 from goloop.common.search.searcher import Searcher
 from goloop.selfplay import gamedata, weighting
 from goloop.selfplay import komi as komi_mod
@@ -213,7 +218,7 @@ def initialize_with_policy(bots: _Bots, history: History, rng, area_prop: float,
 
 
 def _noised(start: GameStart, history: History, rng) -> History:
-    return _set_komi(history, komi_mod.noised_komi(start.komi, rng, history.x_size, history.y_size))
+    return _set_komi(history, noised_komi(start.komi, rng, history.x_size, history.y_size))
 
 
 def setup_komi_and_opening(ctx: GameContext, bots: _Bots, start: GameStart, history: History, rng):
@@ -225,8 +230,8 @@ def setup_komi_and_opening(ctx: GameContext, bots: _Bots, start: GameStart, hist
     history = _noised(start, history, rng)
     if start.make_fair_for_empty_board:
         empty = History(history.rules, xs, ys, pla=BLACK)
-        fair = yield from komi_mod.fair_komi(empty, bots.bot, visits, rng,
-                                             start_komi=komi_mod.base_komi(start.komi, xs, ys), **pda)
+        fair = yield from fair_komi(empty, bots.bot, visits, rng,
+                                    start_komi=komi_mod.base_komi(start.komi, xs, ys), **pda)
         start.komi = dataclasses.replace(start.komi, mean=fair)
         history = _noised(start, history, rng)
     if start.extra_black > 0 and not history.is_finished:
@@ -238,15 +243,15 @@ def setup_komi_and_opening(ctx: GameContext, bots: _Bots, start: GameStart, hist
             history.play(move, BLACK)
             history = _restart_with_board(history, BLACK)
     if start.make_fair:
-        fair = yield from komi_mod.fair_komi(history, bots.bot, visits, rng,
-                                             start_komi=komi_mod.base_komi(start.komi, xs, ys), **pda)
+        fair = yield from fair_komi(history, bots.bot, visits, rng,
+                                    start_komi=komi_mod.base_komi(start.komi, xs, ys), **pda)
         start.komi = dataclasses.replace(start.komi, mean=fair)
         history = _noised(start, history, rng)
     elif komi_mod.wants_fancy_komi(rng, fancyKomiVarying=cfg.fancyKomiVarying,
                                    extra_black=start.extra_black, is_fork=start.fork is not None):
         current = history.rules.komi
-        fair = yield from komi_mod.fair_komi(history, bots.bot, visits, rng,
-                                             start_komi=komi_mod.base_komi(start.komi, xs, ys), **pda)
+        fair = yield from fair_komi(history, bots.bot, visits, rng,
+                                    start_komi=komi_mod.base_komi(start.komi, xs, ys), **pda)
         start.komi = dataclasses.replace(
             start.komi, mean=komi_mod.fancy_komi_mean(rng, current, fair, xs, ys))
         history = _noised(start, history, rng)
@@ -276,7 +281,7 @@ def setup_komi_and_opening(ctx: GameContext, bots: _Bots, start: GameStart, hist
         if mode != gamedata.MODE_NORMAL:
             compensate = start.make_fair
         if compensate and not history.is_finished:
-            fair = yield from komi_mod.fair_komi(history, bots.bot, visits, rng, **pda)
+            fair = yield from fair_komi(history, bots.bot, visits, rng, **pda)
             start.komi = dataclasses.replace(start.komi, mean=fair)
             history = _noised(start, history, rng)
 
@@ -288,7 +293,7 @@ def setup_komi_and_opening(ctx: GameContext, bots: _Bots, start: GameStart, hist
             bots, history, rng, 0.25, 0.8 + 0.2 * cfg.policyInitGammaShape, 2.0 / 3.0,
             start.end_if_all_pass_alive)
         if not history.is_finished:
-            fair = yield from komi_mod.fair_komi(history, bots.bot, visits, rng, **pda)
+            fair = yield from fair_komi(history, bots.bot, visits, rng, **pda)
             start.komi = dataclasses.replace(start.komi, mean=fair)
             history = _noised(start, history, rng)
             history = _restart_with_board(history, history.next_player, encore_phase=int(rng.integers(1, 3)))
@@ -500,8 +505,7 @@ def play_game(ctx: GameContext, start: GameStart, rng: np.random.Generator):
 
     game = gamedata.FinishedGame(
         start_history=start_history, end_history=history, turns=turns, final=final,
-        game_hash=(int(rng.integers(1 << 63)) * 2 + int(rng.integers(2)),
-                   int(rng.integers(1 << 63)) * 2 + int(rng.integers(2))),
+        game_hash=(random_u64(rng), random_u64(rng)),
         draw_equivalent_wins_for_white=start.draw_equivalent_wins_for_white,
         playout_doubling_advantage_pla=start.pda_pla, playout_doubling_advantage=start.pda,
         hit_turn_limit=hit_turn_limit, num_extra_black=start.extra_black, mode=mode,
@@ -520,13 +524,13 @@ def play_game(ctx: GameContext, start: GameStart, rng: np.random.Generator):
                     and rng.random() < cfg.estimateLeadProb):
                 if ctx.stopping():
                     return None
-                lead = yield from komi_mod.estimate_lead(h, bots.bot, cfg.estimateLeadVisits)
+                lead = yield from estimate_lead(h, bots.bot, cfg.estimateLeadVisits)
                 turn.value = dataclasses.replace(turn.value, lead=lead)
             h.play(played[t][1], played[t][0])
         for s, side in enumerate(side_records):
             if (weighting.lead_estimation_eligible(side_weights[s], side.value.no_result, no_result_game)
                     and rng.random() < cfg.estimateLeadProb):
-                lead = yield from komi_mod.estimate_lead(side.history, bots.bot, cfg.estimateLeadVisits)
+                lead = yield from estimate_lead(side.history, bots.bot, cfg.estimateLeadVisits)
                 side.value = dataclasses.replace(side.value, lead=lead)
 
     forks = yield from maybe_fork(cfg, bots, start_history, history, rng)
@@ -542,7 +546,6 @@ def seki_forks(cfg, start_history: History, end_history: History, ownership: np.
     rules, so that the net sees how each rule set scores such endings. (KataGo also keeps
     games that began in encore 1; goloop skips every game that began in an encore, since its
     history cannot restart area-scored games there.)"""
-    from goloop.selfplay.gameinit import redraw_scoring_rules
     if cfg.sekiForkHackProb <= 0 or not end_history.is_finished or end_history.is_no_result:
         return []
     if start_history.initial_encore_phase != 0 or not (np.asarray(ownership) == EMPTY).any():

@@ -1,8 +1,9 @@
 """What a new selfplay game looks like before its first move (KataGo's GameInitializer).
 
-Pure draws from a numpy Generator and the config: board size, rules, the per-game utility
-noise, handicap stones, unequal visits ("asymmetric playouts") and which komi procedure the
-game gets. The searches that act on these choices (fair komi, opening moves) live in game.py.
+Pure draws from a numpy Generator and the config: board size and rules (common/play/gamestart.py,
+shared with the gatekeeper), then selfplay's own: the per-game utility noise, handicap stones,
+unequal visits ("asymmetric playouts") and which komi procedure the game gets. The searches
+that act on these choices (fair komi, opening moves) live in game.py.
 
 Why so much randomness: the net must learn every rule set, board size, komi and handicap a
 user may ask for, and learn them from one run; each game draws its own.
@@ -11,65 +12,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 
-from goloop.common.go.rules import KoRule, Rules, ScoringRule, TaxRule
+from goloop.common.go.rules import Rules
+from goloop.common.play.gamestart import draw_board_size, draw_rules
+from goloop.common.play.komi import KomiNoise, truncated_normal
 from goloop.selfplay import komi
 
 EMPTY, BLACK, WHITE = 0, 1, 2
-
-
-def board_size_choices(sizes: Sequence[int], rel_probs: Sequence[float],
-                       allow_rectangle_prob: float) -> Tuple[List[Tuple[int, int]], np.ndarray]:
-    """Every (x, y) size and its probability: squares keep (1 - r) of their weight plus r times
-    their squared share, rectangles get r times the product of their sides' shares."""
-    total = float(sum(rel_probs))
-    if not total > 0:
-        raise ValueError("bSizeRelProbs must have a positive entry")
-    out, probs = [], []
-    for x, px in zip(sizes, rel_probs):
-        for y, py in zip(sizes, rel_probs):
-            if x == y:
-                w = (1.0 - allow_rectangle_prob) * px / total + allow_rectangle_prob * px * py / total / total
-            elif allow_rectangle_prob > 0:
-                w = allow_rectangle_prob * px * py / total / total
-            else:
-                continue
-            out.append((int(x), int(y)))
-            probs.append(w)
-    p = np.asarray(probs, dtype=np.float64)
-    return out, p / p.sum()
-
-
-def draw_board_size(cfg, rng: np.random.Generator) -> Tuple[int, int]:
-    sizes, probs = board_size_choices(cfg.bSizes, cfg.bSizeRelProbs, cfg.allowRectangleProb)
-    return sizes[int(rng.choice(len(sizes), p=probs))]
-
-
-def _pick(values, rng):
-    return values[int(rng.integers(len(values)))]
-
-
-def draw_rules(cfg, rng: np.random.Generator) -> Rules:
-    """Each rule uniformly from its list; buttons only exist under area scoring."""
-    ko = KoRule[_pick(cfg.koRules, rng).upper()]
-    scoring = ScoringRule[_pick(cfg.scoringRules, rng).upper()]
-    tax = TaxRule[_pick(cfg.taxRules, rng).upper()]
-    suicide = bool(_pick(cfg.multiStoneSuicideLegals, rng))
-    button = bool(_pick(cfg.hasButtons, rng)) if scoring == ScoringRule.AREA else False
-    return Rules(ko_rule=ko, scoring_rule=scoring, tax_rule=tax, multi_stone_suicide_legal=suicide,
-                 has_button=button, komi=7.5)
-
-
-def redraw_scoring_rules(cfg, rules: Rules, rng: np.random.Generator) -> Rules:
-    """`rules` with scoring, tax and button drawn again (for seki forks)."""
-    import dataclasses
-    scoring = ScoringRule[_pick(cfg.scoringRules, rng).upper()]
-    tax = TaxRule[_pick(cfg.taxRules, rng).upper()]
-    button = bool(_pick(cfg.hasButtons, rng)) if scoring == ScoringRule.AREA else False
-    return dataclasses.replace(rules, scoring_rule=scoring, tax_rule=tax, has_button=button)
 
 
 def draw_utilities(cfg, rng: np.random.Generator) -> Tuple[float, float]:
@@ -86,7 +38,7 @@ def draw_utilities(cfg, rng: np.random.Generator) -> Tuple[float, float]:
     if cfg.noResultStdev > 1e-30:
         mean = no_result
         while True:
-            no_result = mean + cfg.noResultStdev * komi.truncated_normal(rng, 3.0)
+            no_result = mean + cfg.noResultStdev * truncated_normal(rng, 3.0)
             if -1.0 <= no_result <= 1.0:
                 break
     return float(draw), float(no_result)
@@ -116,7 +68,7 @@ class GameStart:
     rules: Rules
     draw_equivalent_wins_for_white: float
     no_result_utility_for_white: float
-    komi: komi.KomiNoise                 # komi centre and noise, redrawn after each fit
+    komi: KomiNoise                      # komi centre and noise, redrawn after each fit
     extra_black: int = 0                 # handicap stones placed from the policy before move 1
     make_fair: bool = False              # fit komi to the actual start position
     make_fair_for_empty_board: bool = False  # fit komi to the empty board (komiAuto)

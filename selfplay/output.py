@@ -16,8 +16,9 @@ from typing import Dict, List
 import numpy as np
 
 from goloop.common.atomicfile import atomic_write
-from goloop.common.files.trainingdata import TrainingDataBuffer, data_file_name, first_file_max_rows
+from goloop.common.files.trainingdata import TrainingDataBuffer, first_file_max_rows
 from goloop.common.go.sgf import write_sgf
+from goloop.common.play.seeds import new_hex
 
 
 class OutputError(OSError):
@@ -54,9 +55,6 @@ class DataWriter:
         except OSError as e:
             raise OutputError(f"cannot create output directory {output_dir}: {e.strerror}") from None
 
-    def _hex(self) -> str:
-        return data_file_name(int(self.rng.integers(1 << 63)) * 2 + int(self.rng.integers(2)))[:-4]
-
     def _model(self, name: str) -> _ModelOutput:
         out = self._models.get(name)
         if out is None:
@@ -66,7 +64,8 @@ class DataWriter:
                 os.makedirs(tdata, exist_ok=True)
                 os.makedirs(sgfs, exist_ok=True)
                 if self.config_text:
-                    with atomic_write(os.path.join(base, f"selfplay-{self._hex()}.cfg"), "w") as f:
+                    cfg_file = os.path.join(base, f"selfplay-{new_hex(self.rng)}.cfg")
+                    with atomic_write(cfg_file, "w") as f:
                         f.write(self.config_text)
             except OSError as e:
                 raise OutputError(f"cannot create {base}: {e.strerror}") from None
@@ -94,7 +93,7 @@ class DataWriter:
     def _publish(self, out: _ModelOutput) -> None:
         if out.buffer.is_empty and not out.sgf_lines:
             return
-        name = self._hex()
+        name = new_hex(self.rng)
         try:
             if not out.buffer.is_empty:
                 out.buffer.write_npz(os.path.join(out.tdata, name + ".npz"))

@@ -20,20 +20,6 @@ from goloop.common.logs import kv, setup_logging
 LINE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO|WARNING|ERROR) \S+ .*")
 
 
-@pytest.fixture(autouse=True)
-def restore_goloop_logger():
-    """setup_logging reconfigures the shared `goloop` logger; leave it as other tests expect."""
-    root = logging.getLogger("goloop")
-    saved = (list(root.handlers), root.level, root.propagate)
-    yield
-    for handler in list(root.handlers):
-        if handler not in saved[0]:
-            root.removeHandler(handler)
-            handler.close()
-    root.setLevel(saved[1])
-    root.propagate = saved[2]
-
-
 @dataclass(frozen=True)
 class FakeConfig:
     n: int = setting(1, "A count.", min=0)

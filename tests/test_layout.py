@@ -11,7 +11,7 @@ import pathlib
 import re
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-PACKAGES = ["goloop", "common", "engine", "selfplay", "shuffler", "trainer", "exporter",
+PACKAGES = ["goloop", "common", "engine", "loop", "selfplay", "shuffler", "trainer", "exporter",
             "gatekeeper"]
 MAX_LINES = 800
 
@@ -22,8 +22,10 @@ LAYERS = {
     "common.nn": {"common.go"},
     "common.search": {"common.go", "common.nn"},
     "common.files": {"common.go", "common.nn"},
+    "common.play": {"common.go", "common.nn", "common.search"},
 }
 DAEMONS = {"selfplay", "shuffler", "trainer", "exporter", "gatekeeper"}
+FRONTENDS = {"engine", "loop"}     # for people: may import common/, not the daemons
 
 IMPORT = re.compile(r"^\s*(?:from\s+goloop\.([\w.]+)\s+c?import\s+([\w, ()]+)|"
                     r"c?import\s+goloop\.([\w.]+))", re.M)
@@ -121,7 +123,7 @@ def test_layers_import_downward_only():
                 ok = layer_of(d) in LAYERS[layer]
             elif mod in PLUMBING or mod == "common":
                 ok = d in PLUMBING
-            elif layer in DAEMONS:           # a daemon never imports another daemon or the engine
+            elif layer in DAEMONS or layer in FRONTENDS:   # never another daemon or front-end
                 ok = d.startswith("common")
             else:
                 ok = True
@@ -158,3 +160,12 @@ def test_readme_layout_table_matches_the_tree():
     actual |= {str(p.parent.relative_to(ROOT)) + "/" for pkg in PACKAGES
                for p in (ROOT / pkg).rglob("__init__.py") if p.parent.parent != ROOT}
     assert listed == actual, (sorted(listed - actual), sorted(actual - listed))
+
+
+def test_test_modules_have_unique_names():
+    """tests/ has no __init__.py files, so pytest imports each test module by its bare name: two
+    files of one name in different folders stop the whole collection."""
+    names = {}
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        names.setdefault(path.name, []).append(str(path.relative_to(ROOT)))
+    assert {n: p for n, p in names.items() if len(p) > 1 and n != "conftest.py"} == {}

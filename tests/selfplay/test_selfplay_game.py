@@ -10,14 +10,14 @@ import pytest
 from goloop.common.config import load_config
 from goloop.common.go.rules import ScoringRule
 from goloop.common.nn.randomnet import RandomEvaluator
+from goloop.common.play.komi import KomiNoise
+from goloop.common.play.scheduler import Scheduler, run_sync
 from goloop.common.search import core as search_core
 from goloop.selfplay import game as game_mod
 from goloop.selfplay import gamedata, rows, targets
 from goloop.selfplay.config import SelfplayConfig
 from goloop.selfplay.game import GameContext, Net, play_game, search_limits
 from goloop.selfplay.gameinit import BLACK, WHITE, GameStart, draw_game_start
-from goloop.selfplay.komi import KomiNoise
-from goloop.selfplay.scheduler import Scheduler, run_sync
 
 SHARED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared")
 G170 = os.path.join(SHARED, "models", "g170-b6c96-s175395328-d26788732.bin.gz")
