@@ -492,11 +492,14 @@ class PolicyHead(nn.Module):
         self.conv2p = conv(p1, k, 1)
 
     def forward(self, t: Tensor, m: MaskInfo) -> Tensor:
+        # conv1p before conv1g, as KataGo: the order sets how autograd sums t's gradient, so
+        # training matches KataGo's bit for bit.
+        p = self.conv1p(t)
         pooled = global_pool(self.actg(self.biasg(self.conv1g(t), m)), m)
         passing = self.linear_pass(pooled)
         if self.linear_pass2 is not None:
             passing = self.linear_pass2(self.act_pass(passing))
-        p = self.conv1p(t) + self.linear_g(pooled)[:, :, None, None]
+        p = p + self.linear_g(pooled)[:, :, None, None]
         p = self.conv2p(self.act2(self.bias2(p, m)))
         p = p - 5000.0 * (1.0 - m.mask)   # off-board points vanish in any softmax
         return torch.cat((p.flatten(2), passing[:, :, None]), dim=2)
@@ -528,11 +531,13 @@ class ScoreBeliefHead(nn.Module):
         mid = pos_len * pos_len + SCORE_BELIEF_EXTRA_RADIUS
         i = torch.arange(2 * mid, dtype=torch.float32) - mid
         self.register_buffer("offsets", i + 0.5, persistent=False)                  # o_i
+        # 0.05 * o_i rounded once from double, as KataGo builds it: bit-equal score beliefs.
+        self.register_buffer("offset_inputs", (0.05 * (i.double() + 0.5)).float(), persistent=False)
         self.register_buffer("parity", 0.5 - torch.remainder(i, 2.0), persistent=False)
 
     def forward(self, pooled: Tensor, input_global: Tensor, activation: nn.Module) -> Tensor:
         h = (self.linear_s2(pooled)[:, None, :]
-             + self.linear_s2off((0.05 * self.offsets)[:, None])[None]
+             + self.linear_s2off(self.offset_inputs[:, None])[None]
              + self.linear_s2par((self.parity[None, :] * input_global[:, -1:])[:, :, None]))
         logits = self.linear_s3(activation(h))                       # N x L x K
         mixture = F.log_softmax(self.linear_smix(pooled), dim=1)     # N x K
@@ -613,6 +618,15 @@ class Heads(nn.Module):
 
     def forward(self, x: Tensor, m: MaskInfo, input_global: Tensor) -> ModelOutput:
         t = self.act(self.norm(x, m))
+        if torch.is_autocast_enabled(t.device.type):
+            # Under mixed precision the heads still run in float32, as KataGo's do: score
+            # beliefs and large logits need the range.
+            with torch.autocast(t.device.type, enabled=False):
+                m32 = MaskInfo(m.mask.float(), m.count.float(), m.total.float())
+                return self._heads(t.float(), m32, input_global.float())
+        return self._heads(t, m, input_global)
+
+    def _heads(self, t: Tensor, m: MaskInfo, input_global: Tensor) -> ModelOutput:
         return ModelOutput(policy=self.policy(t, m), **self.value(t, m, input_global))
 
 
