@@ -108,6 +108,7 @@ class NetSpec:
     seed: int = 0
     resave: bool = True       # False: use the shipped g170 file as is
     tamper: bool = False      # negative control: KataGo gets a deliberately broken copy
+    file: Optional[str] = None  # --model: a model file checked as it is (e.g. the exporter's)
 
 
 # --negative-control: KataGo is given the net with one 3x3 kernel stored transposed (a classic
@@ -187,6 +188,8 @@ def _sharpen_outputs(model: Model) -> None:
 
 def write_net(spec: NetSpec, workdir: pathlib.Path) -> tuple[pathlib.Path, pathlib.Path]:
     """The file goloop loads and the file KataGo loads (the same one unless spec.tamper)."""
+    if spec.file is not None:
+        return pathlib.Path(spec.file), pathlib.Path(spec.file)
     if spec.config is None and not spec.resave:
         return G170, G170
     stem = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in spec.label).strip("-")
@@ -486,6 +489,9 @@ def main(argv=None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--nets", help="comma-separated labels to run (default: all): "
                         + ", ".join(n.label for n in NETS))
+    parser.add_argument("--model", action="append", default=[], metavar="FILE",
+                        help="also check this model file as it is, e.g. one that `goloop export` "
+                             "published (repeatable); with --nets none only these are checked")
     parser.add_argument("--negative-control", action="store_true",
                         help="also give KataGo a deliberately broken copy of a net (one kernel "
                              "transposed) and require that the check catches it")
@@ -500,10 +506,14 @@ def main(argv=None) -> int:
     nets = NETS
     if args.nets:
         wanted = [w.strip() for w in args.nets.split(",") if w.strip()]
-        unknown = [w for w in wanted if w not in {n.label for n in NETS}]
+        unknown = [w for w in wanted if w not in {n.label for n in NETS} | {"none"}]
         if unknown:
             parser.error(f"unknown net labels: {unknown}")
         nets = tuple(n for n in NETS if n.label in wanted)
+    for f in args.model:
+        if not os.path.isfile(f):
+            parser.error(f"--model {f}: no such file")
+        nets = nets + (NetSpec("file:" + pathlib.Path(f).parent.name, None, file=os.path.abspath(f)),)
     if args.negative_control:
         nets = nets + (NEGATIVE_CONTROL,)
 
@@ -523,7 +533,8 @@ def main(argv=None) -> int:
             t0 = time.monotonic()
             path, kata_path = write_net(spec, workdir)
             size = path.stat().st_size
-            how = f"written in {time.monotonic() - t0:.1f}s" if path != G170 else "as shipped"
+            how = ("as given" if spec.file else f"written in {time.monotonic() - t0:.1f}s"
+                   if path != G170 else "as shipped")
             print(f"[{spec.label}] {path.name}: {size / 1e6:.1f} MB {how}; checking...",
                   flush=True)
             r = check_net(spec, path, kata_path, args, config, workdir)
