@@ -1,8 +1,9 @@
-# goloop: `make install` then `make test`. PYTHON may point at a virtualenv's interpreter.
+# goloop: `make demo` (installs, then trains a 9x9 net from zero) and `make test`.
+# PYTHON may point at a virtualenv's interpreter.
 PYTHON ?= python3
 PIP = $(PYTHON) -m pip
 
-.PHONY: install install-peers build test bench clean
+.PHONY: install install-peers build test bench demo clean
 
 # torch: an unpinned requirement would pull the newest CUDA build (several GB). When no torch is
 # importable we install the pinned CPU build first; an existing (e.g. GPU) torch is left alone.
@@ -26,6 +27,14 @@ build:
 test:
 	$(PYTHON) -m pytest tests
 
+# The built-in run: a small net learning 9x9 from zero, a few cycles of the synchronous loop
+# (about 10 minutes on a 2-core CPU; a GPU is used when present). Run again to continue it.
+DEMO_DIR ?= demo-run
+DEMO_CYCLES ?= 3
+demo:
+	@$(PYTHON) -c "import goloop.common.search.core, goloop.loop" 2>/dev/null || $(MAKE) install
+	$(PYTHON) -m goloop loop --base-dir $(DEMO_DIR) --cycles $(DEMO_CYCLES)
+
 bench:
 	$(PYTHON) bench/board_bench.py
 	$(PYTHON) bench/nn_bench.py
@@ -33,6 +42,11 @@ bench:
 	$(PYTHON) bench/shuffle_bench.py
 	$(PYTHON) bench/gatekeeper_bench.py
 	$(PYTHON) bench/train_bench.py
+
+# Not in `bench` (an hour or more): the demo run continued, its nets against the random net and
+# GNU Go; writes learning_curve.json and .png.
+learning-curve:
+	$(PYTHON) bench/learning_curve.py
 
 clean:
 	rm -rf build *.egg-info

@@ -10,7 +10,7 @@ import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-FOLDERS = ["common", "engine", "selfplay", "shuffler", "trainer", "exporter", "gatekeeper"]
+FOLDERS = ["common", "engine", "loop", "selfplay", "shuffler", "trainer", "exporter", "gatekeeper"]
 # Every folder holding an __init__.py under a mapped folder is a subpackage (common/go, ...).
 SUBFOLDERS = sorted(root for f in FOLDERS for root, _, files in os.walk(f)
                     if "__init__.py" in files)

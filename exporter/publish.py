@@ -139,7 +139,10 @@ def export_one(base_dir: str, p: Pending, name_prefix: str, model_version: int, 
     src = os.path.join(p.path, CHECKPOINT)
     try:
         state = read_checkpoint(src)
-        has_swa = "swa_model" in state
+        # An average of no snapshot yet holds the initial weights (AveragedModel copies the net
+        # when made): export the trained weights then, not the random init.
+        swa = state.get("swa_model")
+        has_swa = isinstance(swa, dict) and int(swa.get("n_averaged", 0)) > 0
         model = load_checkpoint_model(src, use_swa=use_swa and has_swa, pos_len=19, state=state)
     except CheckpointError as e:
         _move_aside(base_dir, p, str(e))

@@ -50,7 +50,8 @@ class GameResult:
     white: str
     winner: str                 # "B", "W", or "" for a draw or no result
     result: str                 # SGF RE[]: "W+3.5", "B+R", "W+F" (forfeit), "0", "Void"
-    how: str                    # "score", "resign", "forfeit", "move-limit", "no-result"
+    how: str                    # "score", "engine-score" (a GTP engine's final_score), "resign",
+                                # "forfeit", "move-limit", "no-result"
     score: Optional[float]      # White minus Black when scored
     white_points: float         # KataGo's tally: win 1, loss 0, draw/no result as configured
     moves: int
@@ -215,6 +216,27 @@ class GtpSession:
         vertex = point_to_gtp(move, history.x_size, history.y_size)
         yield from self._call(self.engine.send, f"play {colour} {vertex}")
 
+    def final_score(self) -> Generator:
+        """The engine's own score of the finished game (White's lead), None if it has none.
+
+        Engines such as GNU Go pass as soon as they see the game decided and leave dead stones
+        on the board, expecting them to be removed at the end; scored as the stones stand
+        (goloop's referee, right for nets that play the game out as KataGo does), such a game
+        would go to the side whose stones are dead. The engine's `final_score` removes them."""
+        if not self.engine.supports("final_score"):
+            return None
+        try:
+            reply = (yield from self._call(self.engine.send, "final_score")).strip().upper()
+        except PlayerError:
+            return None
+        if reply in ("0", "DRAW", "JIGO"):
+            return 0.0
+        try:
+            value = float(reply[2:])
+        except ValueError:
+            return None
+        return value if reply.startswith("W+") else -value if reply.startswith("B+") else None
+
     def close(self) -> None:
         """Back to the player's idle engines, unless it failed (then it is shut down)."""
         self.player.release(self.engine, not self.failed)
@@ -350,6 +372,15 @@ def _play(game_id, setup, black, white, gr, rng, stopping, root_comment) -> Gene
     else:
         if history.is_finished:
             how, score = "score", float(history.final_score)
+            for side in (black, white):
+                ask = getattr(side, "final_score", None)
+                engine_score = (yield from ask()) if ask is not None else None
+                if engine_score is not None:
+                    if engine_score != score:
+                        root_comment = ((root_comment + ",") if root_comment else "") + \
+                            f"refereeScore={score:g},scoredBy={side.name}"
+                    how, score = "engine-score", engine_score
+                    break
         else:
             how, score = "move-limit", float(history.score_now())
         winner = "W" if score > 0 else ("B" if score < 0 else "")

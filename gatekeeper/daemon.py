@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import time
 from dataclasses import dataclass
 from typing import List, Optional
@@ -32,12 +31,14 @@ import numpy as np
 
 from goloop.common.atomicfile import atomic_write
 from goloop.common.config import describe_config
+from goloop.common.files.heartbeat import Heartbeat
 from goloop.common.files.modelpoll import ModelFile, latest_model
 from goloop.common.logs import kv
 from goloop.common.nn.randomnet import RANDOM_MODEL_NAME, RandomEvaluator
 from goloop.common.play.scheduler import Scheduler
 from goloop.common.play.seeds import new_hex, seed_rng
 from goloop.common.runtime import apply_threads, plan_threads, resolve_device
+from goloop.common.stopsignal import StopRequest, handling_stop_signals
 from goloop.gatekeeper import records
 from goloop.gatekeeper.arena import GameRules, NetPlayer, new_game_id, play_game
 from goloop.gatekeeper.gamesetup import deal_colours, draw_setup
@@ -180,13 +181,15 @@ class Gatekeeper:
         self.dirs = _dirs(cfg.base_dir)
         self.device = resolve_device(cfg.device)
         self.rng = seed_rng(cfg.seed)   # fresh entropy unless a seed is configured
-        self.stop = 0
+        self.stop = StopRequest("dropping unfinished games, keeping finished ones", log)
+        self.beat = Heartbeat(cfg.base_dir, "gatekeeper")
 
     def run(self) -> int:
         apply_threads(plan_threads(self.device, self.cfg.numEigenThreadsPerModel,
                                    self.cfg.numGameThreads * self.cfg.numSearchThreads), log)
         log.info("watching for candidates", extra=kv(dir=self.dirs[TEST_DIR]))
         while not self.stop:
+            self.beat.beat(state="watching")
             test = find_test(self.dirs, self.cfg)
             if test is None:
                 if self.cfg.quitIfNoNetsToTest:
@@ -203,6 +206,7 @@ class Gatekeeper:
     def _sleep(self, seconds: float) -> None:
         end = time.monotonic() + seconds
         while not self.stop and time.monotonic() < end:
+            self.beat.beat(state="watching")
             time.sleep(min(0.2, max(0.0, end - time.monotonic())))
 
     def recorded(self, test: Test) -> List[dict]:
@@ -313,6 +317,7 @@ class Gatekeeper:
                     dynamic_ncols=True)
 
     def _log_game(self, tally: Tally, result, cand: str, arena: Scheduler, start: float) -> None:
+        self.beat.beat(state="testing", candidate=cand, games=tally.games)
         log.info("gating game", extra=kv(
             game=tally.games, black=result.black, white=result.white, result=result.result,
             moves=result.moves, candidate_points=tally.candidate_points,
@@ -340,20 +345,10 @@ class Gatekeeper:
 def run_gatekeeper(cfg, progress: bool = True) -> int:
     """The daemon; returns the exit code."""
     gk = Gatekeeper(cfg, progress)
-
-    def on_signal(signum, frame):
-        gk.stop += 1
-        log.info("stop requested: dropping unfinished games, keeping finished ones",
-                 extra=kv(signal=signal.Signals(signum).name))
-        if gk.stop >= 2:
-            raise KeyboardInterrupt
-
-    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return gk.run()
+        with handling_stop_signals(gk.stop):
+            return gk.run()
     except KeyboardInterrupt:
-        log.info("second stop request: exiting now (finished games are already recorded)")
-        return 0
+        return 0                        # second stop request: finished games are recorded
     finally:
-        for s, h in old.items():
-            signal.signal(s, h)
+        gk.beat.close()

@@ -15,9 +15,11 @@ its SGF appended to <sgf-dir>/<hex>.sgfs, and with --base-dir recorded in
 BASEDIR/ratings/games.jsonl for `goloop ratings`; the last line is a summary with a 95%
 interval on the score and on the Elo difference.
 
-This supersedes scripts/gtp_match.py for engine-vs-engine matches, with one difference: a
-game is scored by goloop's referee under the game's rules (stones on the board count as they
-stand, KataGo-style), not by asking an engine for `final_score`.
+A game the players end by passing is scored by goloop's referee under the game's rules (stones
+on the board count as they stand, KataGo-style: nets play until the dead stones are captured),
+unless a GTP engine that knows `final_score` took part: engines such as GNU Go pass while dead
+stones are still on the board and expect them removed, so their own score is used (how =
+"engine-score"; the referee's, when it differs, stays in the SGF root comment).
 """
 from __future__ import annotations
 
@@ -27,7 +29,6 @@ import logging
 import math
 import os
 import shlex
-import signal
 import sys
 import time
 from typing import List, Optional, TextIO
@@ -39,6 +40,7 @@ from goloop.common.logs import kv
 from goloop.common.play.scheduler import Scheduler
 from goloop.common.play.seeds import new_hex, seed_rng
 from goloop.common.runtime import apply_threads, plan_threads, resolve_device
+from goloop.common.stopsignal import StopRequest
 from goloop.gatekeeper import records
 from goloop.gatekeeper.arena import GameRules, GtpPlayer, NetPlayer, new_game_id, play_game
 from goloop.gatekeeper.gamesetup import draw_setup
@@ -140,16 +142,7 @@ def run_match(cfg, black: str, white: str, sgf_dir: Optional[str] = None,
     if sgf_dir:
         os.makedirs(sgf_dir, exist_ok=True)
         sgf_path = os.path.join(sgf_dir, f"{new_hex(rng)}.sgfs")
-    stop = {"n": 0}
-
-    def on_signal(signum, frame):
-        stop["n"] += 1
-        log.info("stop requested: dropping unfinished games",
-                 extra=kv(signal=signal.Signals(signum).name))
-        if stop["n"] >= 2:
-            raise KeyboardInterrupt
-
-    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    stop = StopRequest("dropping unfinished games", log).install()
     arena = Scheduler(cfg.max_board_len, cfg.nnMaxBatchSize, pad_batches=True)
     for p in players.players:
         if isinstance(p, NetPlayer):
@@ -165,13 +158,13 @@ def run_match(cfg, black: str, white: str, sgf_dir: Optional[str] = None,
     t0 = time.monotonic()
     try:
         while True:
-            while not stop["n"] and started < cfg.numGamesTotal and len(arena) < cfg.numGameThreads:
+            while not stop and started < cfg.numGamesTotal and len(arena) < cfg.numGameThreads:
                 a, b = players.players if started % 2 == 0 else players.players[::-1]
                 grng = np.random.default_rng(int(rng.integers(1 << 63)))
                 game = play_game(new_game_id(rng), draw_setup(cfg, grng),
                                  a.session(int(grng.integers(1 << 63))),
                                  b.session(int(grng.integers(1 << 63))), game_rules, grng,
-                                 lambda: bool(stop["n"]))
+                                 lambda: bool(stop))
                 arena.add(game, started)
                 started += 1
             if not arena.busy:
@@ -196,12 +189,11 @@ def run_match(cfg, black: str, white: str, sgf_dir: Optional[str] = None,
         log.error("a GTP engine could not be set up: stopping the match", extra=kv(error=str(e)))
         code = 1
     except KeyboardInterrupt:
-        log.info("second stop request: exiting now")
+        pass                            # second stop request: summarize what finished
     finally:
         if bar is not None:
             bar.close()
-        for s, h in old.items():
-            signal.signal(s, h)
+        stop.restore()
         players.close()
     summary = summarize(results, names[0], names[1])
     elapsed = time.monotonic() - t0

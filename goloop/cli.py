@@ -398,13 +398,13 @@ def _train_options(fn: Callable) -> Callable:
 def train(ctx: click.Context, no_progress: bool, **options: Any) -> None:
     keys = {k: v for k, v in options.items() if k not in ("config_files", "overrides", "log_file", "verbose")}
     config, _ = start_daemon(ctx, **keys)
-    if not config.base_dir and not (config.traindir and config.datadir):
-        raise click.ClickException("no BASEDIR: give --base-dir (or --traindir and --datadir)")
+    if not config.base_dir and not (config.traindir and config.datadir and (config.exportdir or config.no_export)):
+        raise click.ClickException("no BASEDIR: give --base-dir (or --traindir, --datadir and --exportdir)")
     if not config.name and not config.no_export:
         raise click.ClickException("no training name: give --name NAME (exports are NAME-s...-d...)")
     run_train = _resolve("goloop.trainer.daemon:run_train")
-    errors = (_resolve("goloop.trainer.checkpoint:CheckpointError"),
-              _resolve("goloop.trainer.paramnames:LayoutError"),
+    errors = (_resolve("goloop.common.nn.checkpoint:CheckpointError"),
+              _resolve("goloop.common.nn.paramnames:LayoutError"),
               _resolve("goloop.trainer.warmstart:WarmStartError"),
               _resolve("goloop.common.files.trainingdata:TrainingDataError"),
               _resolve("goloop.trainer.datafiles:DataDirError"))
@@ -443,3 +443,63 @@ def validate(model: str, data: tuple, batch_size: int, use_swa: bool, device: st
         raise click.ClickException(str(e)) from None
     import json
     click.echo(json.dumps(result, sort_keys=True))
+
+
+@daemon_command("export", "goloop.exporter.config:ExporterConfig",
+                help="Turn the trainer's checkpoints (BASEDIR/torchmodels_toexport/) into KataGo "
+                     "model directories in BASEDIR/models/ (or modelstobetested/ with gating), "
+                     "like KataGo's export loop. Runs until SIGINT/SIGTERM, or once with --once.")
+@click.option("--base-dir", "-base-dir", metavar="BASEDIR", default=None,
+              help="The run's directory (sets config key baseDir).")
+@click.option("--name-prefix", "-name-prefix", metavar="RUN", default=None,
+              help="Run name: the name inside each model file is RUN-<NAME> (key namePrefix).")
+@click.option("--use-gating/--no-gating", default=None,
+              help="Publish into modelstobetested/ for the gatekeeper (key useGating).")
+@click.option("--once", is_flag=True, help="Export what is pending and exit (synchronous loop).")
+@click.option("--no-progress", is_flag=True, help="Accepted for symmetry with the other daemons "
+                                                  "(the exporter logs lines only).")
+@click.pass_context
+def export(ctx: click.Context, base_dir: str | None, name_prefix: str | None,
+           use_gating: bool | None, once: bool, no_progress: bool, **_common: Any) -> None:
+    config, _ = start_daemon(ctx, baseDir=base_dir, namePrefix=name_prefix, useGating=use_gating)
+    if not config.base_dir:
+        raise click.ClickException("no BASEDIR: give --base-dir DIR (or baseDir in the config)")
+    run_exporter = _resolve("goloop.exporter.daemon:run_exporter")
+    ctx.exit(run_exporter(config, once=once))
+
+
+@daemon_command("loop", "goloop.loop.config:LoopConfig",
+                help="Train a Go net from zero on this machine: KataGo's synchronous loop "
+                     "(selfplay -> shuffle -> train -> export, gating if enabled), each stage a "
+                     "goloop subprocess, games and training per cycle balanced from measured "
+                     "times. Run again with the same BASEDIR to continue.")
+@click.option("--base-dir", "-base-dir", metavar="BASEDIR", default=None,
+              help="The run's directory (sets config key baseDir).")
+@click.option("--cycles", type=int, default=None, metavar="N",
+              help="Cycles to run now (key cycles; 0: until SIGINT).")
+@click.option("--no-progress", is_flag=True, help="No progress line (log lines only).")
+@click.pass_context
+def loop(ctx: click.Context, base_dir: str | None, cycles: int | None, no_progress: bool,
+         **_common: Any) -> None:
+    config, _ = start_daemon(ctx, baseDir=base_dir, cycles=cycles)
+    if not config.base_dir:
+        raise click.ClickException("no BASEDIR: give --base-dir DIR (or baseDir in the config)")
+    run_loop = _resolve("goloop.loop.run:run_loop")
+    code = run_loop(config, progress=not no_progress)
+    if code == 0:
+        finish_text = _resolve("goloop.loop.status:finish_text")
+        click.echo(finish_text(config.base_dir, config.runName))
+    ctx.exit(code)
+
+
+@main.command("status", context_settings=CONTEXT_SETTINGS)
+@click.option("--base-dir", "-base-dir", metavar="BASEDIR", required=True,
+              help="The run's directory.")
+def status(base_dir: str) -> None:
+    """One screen on a run: models, selfplay games and rows per model, the newest shuffle,
+    training losses, Elo, which daemons are alive (heartbeat files) and disk use."""
+    status_text = _resolve("goloop.loop.status:status_text")
+    try:
+        click.echo(status_text(base_dir))
+    except OSError as e:
+        raise click.ClickException(str(e)) from None

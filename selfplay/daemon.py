@@ -10,13 +10,14 @@ flush. A restart with the same directories just goes on: files are never appende
 from __future__ import annotations
 
 import logging
-import signal
+import os
 import time
 from typing import List, Optional
 
 import numpy as np
 
 from goloop.common.config import describe_config
+from goloop.common.files.heartbeat import Heartbeat
 from goloop.common.files.modelpoll import latest_model
 from goloop.common.logs import kv
 from goloop.common.nn.randomnet import RANDOM_MODEL_NAME, RandomEvaluator
@@ -24,6 +25,7 @@ from goloop.common.play.scheduler import Scheduler
 from goloop.common.play.seeds import seed_rng
 from goloop.common.runtime import ThreadPlan, apply_threads, plan_threads, resolve_device
 from goloop.common.search import core as search_core
+from goloop.common.stopsignal import StopRequest
 from goloop.selfplay import rows
 from goloop.selfplay.game import GameContext, Net, play_game
 from goloop.selfplay.gameinit import draw_game_start
@@ -105,17 +107,8 @@ def run_selfplay(cfg, progress: bool = True) -> int:
     loader.poll(force=True)
     if loader.current is None:
         raise RuntimeError("no model could be loaded and no random net was made")
-    stop = {"n": 0}
-
-    def on_signal(signum, frame):
-        stop["n"] += 1
-        log.info("stop requested: dropping unfinished games, writing what is done",
-                 extra=kv(signal=signal.Signals(signum).name))
-        if stop["n"] >= 2:
-            raise KeyboardInterrupt
-
-    old_handlers = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    ctx = GameContext(cfg, loader.current, stopping=lambda: stop["n"] > 0)
+    stop = StopRequest("dropping unfinished games, writing what is done", log).install()
+    ctx = GameContext(cfg, loader.current, stopping=lambda: bool(stop))
     writer = DataWriter(cfg.output_dir, cfg.dataBoardLen, cfg.maxRowsPerTrainFile,
                         cfg.firstFileRandMinProp, rng, describe_config(cfg), cfg.writeSgfs)
     sched = Scheduler(cfg.dataBoardLen, cfg.nnMaxBatchSize)
@@ -129,12 +122,17 @@ def run_selfplay(cfg, progress: bool = True) -> int:
     if progress:
         from tqdm import tqdm
         bar = tqdm(total=limit or None, unit="game", desc="selfplay", dynamic_ncols=True)
+    # In a run's layout the output dir is BASEDIR/selfplay; BASEDIR holds the heartbeats.
+    out_dir = os.path.abspath(cfg.output_dir)
+    beat = Heartbeat(os.path.dirname(out_dir) if os.path.basename(out_dir) == "selfplay"
+                     else out_dir, "selfplay")
     try:
         while True:
+            beat.beat(games=stats.games, rows=stats.rows, model=getattr(ctx.net, "name", None))
             new_net = loader.poll()
             if new_net is not None:
                 ctx.net = new_net
-            while (not stop["n"] and len(sched) < cfg.numGameThreads
+            while (not stop and len(sched) < cfg.numGameThreads
                    and (limit == 0 or started < limit)):
                 fork, seki = _next_fork(cfg, forks, seki_forks, rng)
                 start = draw_game_start(cfg, rng, fork_history=fork)
@@ -160,7 +158,7 @@ def run_selfplay(cfg, progress: bool = True) -> int:
                 if stats.games % cfg.logGamesEvery == 0:
                     _log_progress(stats, sched, writer, ctx)
     except KeyboardInterrupt:
-        log.info("second stop request: exiting after writing finished rows")
+        pass                            # second stop request: write what is finished, exit
     except OutputError as e:
         # Disk full, directory gone...: what is buffered stays buffered for the flush below.
         log.error("cannot write selfplay output, stopping", extra=kv(error=str(e)))
@@ -168,14 +166,14 @@ def run_selfplay(cfg, progress: bool = True) -> int:
     finally:
         if bar is not None:
             bar.close()
-        for s, h in old_handlers.items():
-            signal.signal(s, h)
+        stop.restore()
         try:
             writer.flush()
         except OutputError as e:
             log.error("rows not written", extra=kv(rows=writer.pending_rows(), error=str(e)))
             code = 1
         _log_progress(stats, sched, writer, ctx, final=True)
+        beat.close()
     return code
 
 

@@ -31,6 +31,7 @@ from typing import List, Optional
 
 import numpy as np
 
+from goloop.common.files.heartbeat import Heartbeat
 from goloop.common.logs import kv
 from goloop.shuffler import external, window
 from goloop.shuffler.config import ShufflerConfig
@@ -339,7 +340,9 @@ def run_shuffler(cfg: ShufflerConfig, once: bool = False, progress: bool = True)
 
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     observer = None
+    beat = Heartbeat(cfg.base_dir, "shuffler")
     try:
+        beat.beat(state="starting")
         shuffler = Shuffler(cfg, stop, progress)
         if cfg.num_waves > 1:
             log.warning("num-waves is ignored: goloop's zstd shards need no waves",
@@ -364,10 +367,12 @@ def run_shuffler(cfg: ShufflerConfig, once: bool = False, progress: bool = True)
         while not stop():
             while not stop() and (time.monotonic() < next_allowed or
                                   not (wake.is_set() or cfg.reshuffle_min_new_rows == 0)):
+                beat.beat(state="waiting", last_range_end=shuffler.last_end)
                 wake.wait(min(1.0, max(0.05, next_allowed - time.monotonic())))
             if stop():
                 break
             wake.clear()
+            beat.beat(force=True, state="shuffling", last_range_end=shuffler.last_end)
             result = shuffler.cycle(force=cfg.reshuffle_min_new_rows == 0)
             if result == "failed":
                 wake.set()          # retry after the pause even if no new file arrives
@@ -380,4 +385,5 @@ def run_shuffler(cfg: ShufflerConfig, once: bool = False, progress: bool = True)
             observer.join()
         for s, h in old.items():
             signal.signal(s, h)
+        beat.close()
         log.info("shuffler stopped")

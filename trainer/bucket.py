@@ -54,7 +54,8 @@ def take_epoch(train_state: dict, per_new_data: Optional[float], samples_per_epo
 
 
 def refund(train_state: dict, per_new_data: Optional[float], samples: float) -> None:
-    """Give back samples of an epoch that was stopped early (SIGINT), so a restart trains them."""
+    """Give back the samples of an epoch that was stopped early (SIGINT), so that a restart can
+    train a whole epoch again."""
     if per_new_data is not None and samples > 0:
         train_state["train_bucket_level"] += samples
 

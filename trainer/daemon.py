@@ -19,16 +19,16 @@ from __future__ import annotations
 import logging
 import os
 import random
-import signal
-import threading
 import time
 
 import torch
 import torch.distributed as dist
 
+from goloop.common.files.heartbeat import Heartbeat
 from goloop.common.logs import kv
 from goloop.common.nn.paramnames import intermediate_loss_scales
 from goloop.common.runtime import apply_threads, plan_threads, resolve_device
+from goloop.common.stopsignal import StopRequest
 from goloop.trainer import bucket, checkpoint
 from goloop.trainer import data as tdata
 from goloop.trainer.datafiles import (
@@ -52,26 +52,6 @@ from goloop.trainer.optim import (
 from goloop.trainer.state import Training, checkpoint_state, derived_seed, start
 
 log = logging.getLogger(__name__)
-
-
-class _Stop:
-    """Set by SIGINT/SIGTERM; waits wake up early when it is set."""
-
-    def __init__(self):
-        self.event = threading.Event()
-
-    def __call__(self, signum, frame):
-        if self.event.is_set():
-            raise KeyboardInterrupt
-        log.info("stop requested: finishing the step, then saving a checkpoint",
-                 extra=kv(signal=signal.Signals(signum).name))
-        self.event.set()
-
-    def wait(self, seconds: float) -> bool:
-        return self.event.wait(seconds)
-
-    def __bool__(self) -> bool:
-        return self.event.is_set()
 
 
 def _broadcast(obj, world: int):
@@ -141,11 +121,9 @@ def run_train(cfg, progress: bool = True) -> int:
     queue = FileQueue(ts, cfg.no_repeat_files)
     rows_of = RowCounts()
     reporter = Reporter(cfg.train_dir, rank == 0)
+    beat = Heartbeat(cfg.base_dir or cfg.train_dir, "trainer" if world == 1 else f"trainer{rank}")
     acc = DeviceAccumulator(t.running_metrics)
-    stop = _Stop()
-    old_handlers = {}
-    if threading.current_thread() is threading.main_thread():
-        old_handlers = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    stop = StopRequest("finishing the step, then saving a checkpoint", log).install()
     log.info("training", extra=kv(rank=rank, world_size=world, device=str(device), bf16=use_bf16,
                                   compile=use_compile, data_workers=workers, model=cfg.model_kind,
                                   params=sum(p.numel() for p in params), samples=ts["global_step_samples"],
@@ -169,6 +147,7 @@ def run_train(cfg, progress: bool = True) -> int:
     def reload_data() -> str:
         """KataGo's maybe_reload_training_data on rank 0: 'ok', 'quit' or 'stop'."""
         while not stop:
+            beat.beat(state="waiting for data", samples=ts["global_step_samples"])
             data_dir = os.path.realpath(cfg.datadir) if cfg.datadir else latest_data_dir(cfg.latest_data_parent)
             if data_dir != current["dir"]:
                 span = read_range(data_dir) if data_dir and os.path.isdir(data_dir) else None
@@ -315,6 +294,7 @@ def run_train(cfg, progress: bool = True) -> int:
                     samples_this_epoch += batch_total
                     ts["train_steps_since_last_reload"] += batch_total
                     ts["global_step_samples"] += batch_total
+                    beat.beat(state="training", samples=ts["global_step_samples"])
                     if rank == 0:
                         acc.add(metrics, cfg.batch_size)
                         if batches_this_epoch % cfg.print_every_batches == 0:
@@ -349,12 +329,19 @@ def run_train(cfg, progress: bool = True) -> int:
             if outcome == "quit":   # as train.py: exit without saving; a restart redoes the intake
                 break
             if outcome == "stop" or stop:
-                bucket.refund(ts, cfg.max_train_bucket_per_new_data, cfg.samples_per_epoch - samples_this_epoch)
+                # The whole epoch goes back to the bucket, the part already trained too: a
+                # restart must be able to train a full epoch (and export it), or a stop a few
+                # steps into an epoch leaves the bucket just short of one and the run exports
+                # nothing until new data comes (found by scripts/kill_test.py).
+                bucket.refund(ts, cfg.max_train_bucket_per_new_data, cfg.samples_per_epoch)
                 save_at_end = True
                 break
             ts["export_cycle_counter"] += 1
             epochs_this_instance += 1
             if rank == 0:
+                if batches_this_epoch % cfg.print_every_batches:   # the epoch's last batches
+                    record = reporter.report(acc.report(), ts["global_step_samples"])
+                    log.info("train", extra=kv(**_short(record)))
                 _validate(cfg, t, mult, version, scales, device, use_bf16, current["val"], seed, reporter)
                 acc.flush()
                 _maybe_export(cfg, t)
@@ -373,8 +360,8 @@ def run_train(cfg, progress: bool = True) -> int:
             checkpoint.save_rotating(cfg.train_dir, checkpoint_state(t))
             log.info("saved checkpoint after stop", extra=kv(samples=ts["global_step_samples"]))
     finally:
-        for s, h in old_handlers.items():
-            signal.signal(s, h)
+        stop.restore()
+        beat.close()
         reporter.close()
         if world > 1 and dist.is_initialized():
             dist.destroy_process_group()

@@ -180,3 +180,19 @@ def test_cli_export_once(tmp_path):
     bad = CliRunner().invoke(main, ["export", "--base-dir", str(tmp_path), "--name-prefix",
                                     "bad name", "--once"])
     assert bad.exit_code != 0 and "namePrefix" in bad.output
+
+
+def test_an_average_of_no_snapshot_exports_the_trained_weights(tmp_path):
+    """AveragedModel starts as a copy of the initial net: before the first snapshot the EMA is
+    the random init, and exporting it would throw the training away."""
+    state = torch.load(_checkpoint_with_distinct_ema(tmp_path / "s.ckpt"), weights_only=True)
+    state["swa_model"]["n_averaged"] = torch.tensor(0)
+    torch.save(state, tmp_path / "fresh.ckpt")
+    _stage(tmp_path, "m1", tmp_path / "fresh.ckpt")
+    list(publish.export_all(str(tmp_path), _cfg(tmp_path)))
+    model, _ = load_model_file(tmp_path / "models" / "m1" / "model.bin.gz")
+    raw = load_checkpoint_model(str(tmp_path / "fresh.ckpt"), use_swa=False, pos_len=19)
+    spatial, glob = _inputs()
+    torch.testing.assert_close(_engine(model, spatial, glob).value, _engine(raw, spatial, glob).value,
+                               atol=1e-5, rtol=1e-5)
+    assert "training weights" in (tmp_path / "models" / "m1" / "log.txt").read_text()

@@ -56,6 +56,8 @@ def test_a_net_against_gnu_go_runs_and_records_its_games(tmp_path):
     assert [by_index[i]["black"] for i in (1, 2, 3)] == [net, "gnugo-1", net]
     assert summary["players"] == [net, "gnugo-1"]
     assert summary["wins"] + summary["losses"] + summary["draws"] == 3
+    # GNU Go passes with dead stones on the board: games ended by passes take its final_score
+    assert all(g["how"] in ("engine-score", "resign", "move-limit") for g in games), games
     lo, hi = summary["score_rate_ci95"]
     assert 0.0 <= lo <= summary["score_rate"] <= hi <= 1.0
     # every game is in the ratings file and in the SGFs, and the SGF replays legally

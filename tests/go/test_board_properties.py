@@ -176,7 +176,7 @@ def test_random_games_reach_the_interesting_cases():
     for _ in range(12):
         game = BoardGame(rng.randint(2, 6), rng.randint(2, 6), True,
                          tuple(rng.randrange(2 ** 20) for _ in range(80)))
-        cy, pb = Board(game.x_size, game.y_size), PyBoard(game.x_size, game.y_size)
+        cy = Board(game.x_size, game.y_size)
         color = BLACK
         for pick in game.picks:
             legal = [(x, y) for y in range(game.y_size) for x in range(game.x_size)

@@ -10,10 +10,10 @@ from click.testing import CliRunner
 from trainer_testdata import SHARED, write_shuffle
 
 from goloop.cli import main
+from goloop.common.nn.checkpoint import read_checkpoint as read
 from goloop.common.nn.model import Model
 from goloop.common.nn.modelconfigs import config_of_name
 from goloop.common.nn.modelfile import load_model_file, save_model_file
-from goloop.common.nn.checkpoint import read_checkpoint as read
 from goloop.trainer.warmstart import WarmStartError, training_config_for_file, warm_start
 
 

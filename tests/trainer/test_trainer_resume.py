@@ -94,8 +94,9 @@ def test_sigint_finishes_the_step_saves_and_exits_zero(tmp_path):
     state = torch.load(tmp_path / "train" / "t" / "checkpoint.ckpt", weights_only=True)["train_state"]
     trained = state["global_step_samples"]
     assert 0 < trained < 1792 and trained % 64 == 0
-    # The epoch's samples not trained went back into the bucket (one free epoch at the start).
-    assert state["train_bucket_level"] == 1792 - trained
+    # The whole interrupted epoch went back into the bucket (one free epoch at the start), so a
+    # restart trains a full epoch and exports it instead of stopping just short of one.
+    assert state["train_bucket_level"] == 1792
     # Files the interrupted epoch never opened are queued again, not marked used.
     assert len(state["data_files_used"]) + len(state["rev_data_files_remaining"]) == 3
     exports = tmp_path / "torchmodels_toexport"

@@ -1,0 +1,36 @@
+"""loop/stages.py: each stage's command line and generated configs, as a user would type them."""
+from __future__ import annotations
+
+from goloop.common.config import load_config
+from goloop.loop.balance import Knobs
+from goloop.loop.config import LoopConfig
+from goloop.loop.stages import STAGES, stage_commands, write_stage_configs
+from goloop.selfplay.config import SelfplayConfig
+
+
+def test_commands_carry_the_knobs_and_the_run(tmp_path):
+    cfg = load_config(LoopConfig, None, [{"baseDir": str(tmp_path), "runName": "r1",
+                                           "modelKind": "b4c32"}])
+    configs = write_stage_configs(cfg)
+    cmds = stage_commands(cfg, Knobs(17, 2.5, 640), configs)
+    assert set(cmds) == set(STAGES) - {"rate"}     # rating games are set up after the export
+    sp = cmds["selfplay"].argv
+    assert sp[sp.index("--max-games-total") + 1] == "17"
+    assert sp[sp.index("--output-dir") + 1] == str(tmp_path / "selfplay")
+    tr = cmds["train"].argv
+    assert tr[tr.index("--max-train-bucket-per-new-data") + 1] == "2.5"
+    assert tr[tr.index("--samples-per-epoch") + 1] == "640"
+    assert tr[tr.index("--model-config") + 1] == "b4c32" and "--stop-when-train-bucket-limited" in tr
+    assert tr[tr.index("--pos-len") + 1] == "9"
+    ex = cmds["export"].argv
+    assert "--once" in ex and "--use-gating" not in ex
+    assert "--once" in cmds["shuffle"].argv
+
+
+def test_generated_selfplay_config_loads_in_goloop_selfplay(tmp_path):
+    cfg = load_config(LoopConfig, None, [{"baseDir": str(tmp_path), "maxVisits": "40",
+                                           "cheapSearchVisits": "10"}])
+    configs = write_stage_configs(cfg)
+    sp = load_config(SelfplayConfig, [configs["selfplay"]], [])
+    assert sp.bSizes == (9,) and sp.dataBoardLen == 9
+    assert sp.maxVisits == 40 and sp.cheapSearchVisits == 10
