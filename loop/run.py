@@ -79,6 +79,16 @@ def new_rows_since(base_dir: str, since: float) -> int:
     return total
 
 
+def epoch_for_rows(knobs, new_rows: int, batch: int) -> int:
+    """The train stage's epoch: the planned one, but no larger than the bucket this cycle's rows
+    add (training per row x new rows). The trainer trains whole epochs only, so a cycle whose
+    games came out shorter than planned would otherwise train and export nothing."""
+    if new_rows <= 0:
+        return knobs.samples_per_epoch
+    fits = int(knobs.train_per_data * new_rows) // batch * batch
+    return max(batch, min(knobs.samples_per_epoch, fits))
+
+
 def _trained_samples(base_dir: str, name: str) -> Optional[int]:
     """global_step_samples of the newest training metrics record (metrics.jsonl), if any."""
     path = os.path.join(base_dir, "train", name, "metrics.jsonl")
@@ -253,6 +263,12 @@ def _one_cycle(cfg, state: dict, runner: Runner, done_here: int) -> Optional[boo
         todo = [cmds[name]] if name in cmds else []
         if name == "train":
             times["samples_before"] = _trained_samples(cfg.base_dir, cfg.runName) or 0
+            epoch = epoch_for_rows(knobs, int(times.get("rows", 0)), cfg.batchSize)
+            if epoch != knobs.samples_per_epoch:
+                log.info("epoch sized to this cycle's rows", extra=kv(
+                    planned=knobs.samples_per_epoch, new_rows=times.get("rows"), epoch=epoch))
+                todo = [stages.stage_commands(cfg, replace(knobs, samples_per_epoch=epoch),
+                                              configs)["train"]]
         elif name == "rate":
             todo = _rating_stages(cfg, configs, state.get("rated"))
         code = 0

@@ -20,6 +20,7 @@ All values recorded are from White's view, as inside KataGo.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Tuple
@@ -29,6 +30,7 @@ import numpy as np
 from goloop.common.go.history import History
 from goloop.common.go.rules import ScoringRule
 from goloop.common.go.sgf import GameRecord, format_result
+from goloop.common.logs import kv
 from goloop.common.nn.randomnet import RANDOM_MODEL_NAME
 from goloop.common.play.fairkomi import estimate_lead, fair_komi
 from goloop.common.play.gamestart import redraw_scoring_rules
@@ -38,6 +40,8 @@ from goloop.common.search.searcher import Searcher
 from goloop.selfplay import gamedata, weighting
 from goloop.selfplay import komi as komi_mod
 from goloop.selfplay.gameinit import BLACK, EMPTY, WHITE, GameStart
+
+log = logging.getLogger(__name__)
 
 RANDOM_FORK_MOVE_PROBS = (0.70, 0.95)   # temperature-1 policy, temperature-2 policy, else uniform
 SIDE_POSITION_EXTEND_PROB = 0.25
@@ -558,10 +562,18 @@ def seki_forks(cfg, start_history: History, end_history: History, ownership: np.
         rules = redraw_scoring_rules(cfg, end_history.rules, rng)
         h = History(rules, end_history.x_size, end_history.y_size, board=end_history.initial_board,
                     pla=end_history.first_player)
-        for colour, move in moves[:idx]:
-            if h.is_finished:
-                break
-            h.play(move, colour)
+        try:
+            for colour, move in moves[:idx]:
+                if h.is_finished:
+                    break
+                h.play(move, colour)
+        except ValueError as e:
+            # Seen once on 7x7 (a move replayed onto an occupied point); the cause is not found
+            # yet. The fork is optional extra data: drop it rather than stop selfplay.
+            log.warning("seki fork dropped: the game does not replay under the re-drawn rules",
+                        extra=kv(error=str(e), rules=rules.to_compact(include_komi=True),
+                                 original=end_history.rules.to_compact(include_komi=True)))
+            continue
         if not h.is_finished:
             out.append(h)
     return out

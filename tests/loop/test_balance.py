@@ -84,3 +84,12 @@ def test_a_random_net_cycle_changes_only_the_epoch():
     assert (new.games_per_cycle, new.train_per_data) == (80, 4.0)
     assert new.samples_per_epoch == samples_per_epoch_for(4.0, 2824, 128) != 5760
     assert len(why) == 1 and "random net" in why[0]
+
+
+def test_the_epoch_never_exceeds_what_this_cycles_rows_add():
+    from goloop.loop.run import epoch_for_rows
+    k = Knobs(80, 4.0, 5760)
+    assert epoch_for_rows(k, 2000, 128) == 5760            # planned epoch fits 4 x 2000
+    assert epoch_for_rows(k, 1000, 128) == 3968            # shorter games: 4 x 1000, whole batches
+    assert epoch_for_rows(k, 10, 128) == 128               # at least one batch
+    assert epoch_for_rows(k, 0, 128) == 5760               # nothing measured: as planned
