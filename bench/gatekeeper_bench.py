@@ -19,6 +19,7 @@ import time
 
 import numpy as np
 import torch
+from selfplay_bench import bare_forward_rate  # bench/ is on sys.path when run as a script
 
 from goloop.common.config import load_config
 from goloop.common.nn.evaluator import Evaluator
@@ -29,21 +30,6 @@ from goloop.gatekeeper.gamesetup import draw_setup
 
 G170 = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "models",
                     "g170-b6c96-s175395328-d26788732.bin.gz")
-
-
-def bare_forward_rate(evaluator: Evaluator, batch: int, size: int, seconds: float = 5.0) -> float:
-    """Rows/s of evaluator.raw on a ready tensor of `batch` rows (no search, no encoding)."""
-    spatial = np.zeros((batch, 22, size, size), np.float32)
-    spatial[:, 0] = 1.0
-    glob = np.zeros((batch, 19), np.float32)
-    syms = np.zeros(batch, np.int64)
-    for _ in range(4):
-        evaluator.raw(spatial, glob, syms)
-    n, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        evaluator.raw(spatial, glob, syms)
-        n += batch
-    return n / (time.perf_counter() - start)
 
 
 def main() -> None:
@@ -82,7 +68,7 @@ def main() -> None:
     evals, passes = s.rows_evaluated, s.forward_passes
     avg_batch = evals / max(1, passes)
     padded = padded_batch(int(round(avg_batch)), cfg.nnMaxBatchSize)
-    bare = bare_forward_rate(candidate, padded, args.size)
+    bare = bare_forward_rate(candidate, padded, args.size, seconds=5.0)
     rate = evals / seconds
     moves = sum(r.moves for r in results)
     hows = {h: sum(1 for r in results if r.how == h) for h in {r.how for r in results}}
