@@ -210,7 +210,11 @@ def _last_line(path: str) -> str:
 
 def run_loop(cfg, progress: bool = True) -> int:
     """Run cycles until cfg.cycles have been done in this invocation or SIGINT; exit code."""
-    state = load_state(cfg)
+    try:
+        state = load_state(cfg)
+    except LoopError as e:
+        log.error("%s", e)
+        return 1
     if "model_kind" not in state:     # fixed for the run: the trainer resumes its checkpoint
         state["model_kind"] = stages.resolve_model_kind(cfg)
     elif cfg.modelKind not in ("auto", state["model_kind"]):

@@ -34,3 +34,14 @@ def test_generated_selfplay_config_loads_in_goloop_selfplay(tmp_path):
     sp = load_config(SelfplayConfig, [configs["selfplay"]], [])
     assert sp.bSizes == (9,) and sp.dataBoardLen == 9
     assert sp.maxVisits == 40 and sp.cheapSearchVisits == 10
+
+
+def test_an_unreadable_loop_state_is_a_clear_error_and_is_kept(tmp_path, caplog):
+    from goloop.loop.run import run_loop
+    state = tmp_path / "loop" / "state.json"
+    state.parent.mkdir()
+    state.write_text("{garbage")
+    cfg = load_config(LoopConfig, None, [{"baseDir": str(tmp_path), "cycles": "1"}])
+    assert run_loop(cfg, progress=False) == 1
+    assert "state.json: unreadable loop state" in caplog.text
+    assert state.read_text() == "{garbage"          # left for the user to inspect
