@@ -21,6 +21,7 @@ import torch
 from torch.optim.swa_utils import AveragedModel
 
 from goloop.common.nn.paramnames import REG_GROUPS, ParamName
+from goloop.trainer.sgd import SGD
 
 PER_SAMPLE_LR = 0.00003               # §7 per-sample LR at scale 1
 ADAM_LR_FACTOR = 1.33                 # KataGo's AdamW step-size match to SGD
@@ -144,11 +145,13 @@ def param_groups(model: torch.nn.Module, layout: list[ParamName]) -> list[dict]:
     return groups
 
 
-def make_optimizer(model: torch.nn.Module, layout: list[ParamName], adamw: bool) -> torch.optim.Optimizer:
+def make_optimizer(model: torch.nn.Module, layout: list[ParamName], adamw: bool):
+    """trainer/sgd.py's SGD (torch.optim.SGD's update without its 4 s import of torch._dynamo);
+    torch's AdamW for KataGo's AdamW option, which pays that import."""
     groups = param_groups(model, layout)
     if adamw:
         return torch.optim.AdamW(groups, lr=1.0)
-    return torch.optim.SGD(groups, lr=1.0, momentum=0.9)
+    return SGD(groups, lr=1.0, momentum=0.9)
 
 
 def model_norms(model: torch.nn.Module, layout: list[ParamName]) -> dict[str, float]:
@@ -166,7 +169,7 @@ def model_norms(model: torch.nn.Module, layout: list[ParamName]) -> dict[str, fl
     return out
 
 
-def refresh(optimizer: torch.optim.Optimizer, *, samples: int, lr_factor: float, cfg, norm_kind: str,
+def refresh(optimizer, *, samples: int, lr_factor: float, cfg, norm_kind: str,
             batch_total: int, norms: dict, baselines: dict) -> tuple[float, float]:
     """Set every group's lr and weight_decay for the current sample count; returns (per-sample LR
     x warmup, normal group's weight decay) for the metrics. lr_factor = effective LR scale."""

@@ -35,6 +35,7 @@ from goloop.common.nn.paramnames import (
 from goloop.trainer import checkpoint as ckpt
 from goloop.trainer.loss import SekiAverage
 from goloop.trainer.optim import make_ema, make_optimizer, model_norms
+from goloop.trainer.sgd import SGD
 from goloop.trainer.warmstart import training_config_for_file, warm_start
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ class Training:
     config_dict: dict               # KataGo's model-config dict (checkpoint "config")
     layout: list[ParamName]
     buffers: list[BufferName]
-    optimizer: torch.optim.Optimizer
+    optimizer: "SGD | torch.optim.AdamW"   # trainer/sgd.py unless -use-adamw
     ema: Optional[torch.nn.Module]  # AveragedModel, rank 0 only (KataGo's swa_model)
     seki: SekiAverage
     running_metrics: dict

@@ -45,11 +45,26 @@ class MaskInfo(NamedTuple):
     mask: Tensor    # N x 1 x H x W, 1 on board
     count: Tensor   # N x 1 x 1 x 1, on-board points per sample
     total: Tensor   # scalar, on-board points in the batch (batch-norm statistics)
+    full: bool = False   # every point of every sample is on board: masking is the identity
 
     @staticmethod
     def of(input_spatial: Tensor) -> "MaskInfo":
         mask = input_spatial[:, 0:1].contiguous()
-        return MaskInfo(mask, mask.sum(dim=(2, 3), keepdim=True), mask.sum())
+        return MaskInfo(mask, mask.sum(dim=(2, 3), keepdim=True), mask.sum(), _all_on_board(mask))
+
+    def apply(self, x: Tensor) -> Tensor:
+        """x * mask, skipped when it cannot change anything (x * 1 == x exactly): on a full
+        board (9x9 nets trained at 9x9, 19x19 at 19x19) each skipped multiply saves a pass over
+        the activations forward and another backward, ~3% of a CPU training step."""
+        return x if self.full else x * self.mask
+
+
+def _all_on_board(mask: Tensor) -> bool:
+    """Checked on CPU only: on a GPU the answer would cost a device sync per forward pass, and
+    under torch.compile a data-dependent branch would split the graph."""
+    if mask.device.type != "cpu" or torch.compiler.is_compiling():
+        return False
+    return bool(mask.all())
 
 
 class ModelOutput(NamedTuple):
@@ -125,7 +140,7 @@ def global_pool(x: Tensor, m: MaskInfo) -> Tensor:
     input is 0 off board."""
     mean = x.sum(dim=(2, 3)) / m.count.view(-1, 1)
     size_term = (m.count.view(-1, 1).sqrt() - 14.0) / 10.0
-    peak = (x + (m.mask - 1.0)).flatten(2).amax(dim=2)
+    peak = (x if m.full else x + (m.mask - 1.0)).flatten(2).amax(dim=2)
     return torch.cat((mean, mean * size_term, peak), dim=1)
 
 
@@ -173,9 +188,9 @@ class NormMask(nn.Module):
     def forward(self, x: Tensor, m: MaskInfo) -> Tensor:
         if self.batch:
             if self.training:
-                mean = (x * m.mask).sum(dim=(0, 2, 3)) / m.total
+                mean = m.apply(x).sum(dim=(0, 2, 3)) / m.total
                 centred = x - mean.view(1, -1, 1, 1)
-                var = ((centred * m.mask) ** 2).sum(dim=(0, 2, 3)) / m.total
+                var = (m.apply(centred) ** 2).sum(dim=(0, 2, 3)) / m.total
                 std = (var + self.eps).sqrt()
                 with torch.no_grad():
                     self.running_mean += self.momentum * (mean.detach() - self.running_mean)
@@ -188,7 +203,7 @@ class NormMask(nn.Module):
             x = x * scale.view(1, -1, 1, 1)
         elif scale is not None:
             x = x * scale
-        return (x + self.beta.view(1, -1, 1, 1)) * m.mask
+        return m.apply(x + self.beta.view(1, -1, 1, 1))
 
 
 class RMSNormTip(nn.Module):
@@ -205,11 +220,11 @@ class RMSNormTip(nn.Module):
 
     def forward(self, x: Tensor, m: MaskInfo) -> Tensor:
         if self.spatial:
-            mean_sq = (x * x * m.mask).sum(dim=(1, 2, 3), keepdim=True) / (m.count * x.shape[1])
+            mean_sq = m.apply(x * x).sum(dim=(1, 2, 3), keepdim=True) / (m.count * x.shape[1])
         else:
             mean_sq = (x * x).mean(dim=1, keepdim=True)
         x = x * torch.rsqrt(mean_sq + self.eps)
-        return (x * self.gamma.view(1, -1, 1, 1) + self.beta.view(1, -1, 1, 1)) * m.mask
+        return m.apply(x * self.gamma.view(1, -1, 1, 1) + self.beta.view(1, -1, 1, 1))
 
 
 class _Layers:
@@ -622,7 +637,7 @@ class Heads(nn.Module):
             # Under mixed precision the heads still run in float32, as KataGo's do: score
             # beliefs and large logits need the range.
             with torch.autocast(t.device.type, enabled=False):
-                m32 = MaskInfo(m.mask.float(), m.count.float(), m.total.float())
+                m32 = MaskInfo(m.mask.float(), m.count.float(), m.total.float(), m.full)
                 return self._heads(t.float(), m32, input_global.float())
         return self._heads(t, m, input_global)
 

@@ -177,3 +177,31 @@ def test_backward_reaches_every_parameter():
     loss.backward()
     missing = [n for n, p in model.named_parameters() if p.grad is None]
     assert missing == []
+
+
+@pytest.mark.parametrize("name", ["b6c96", "b10c128-bn"])
+def test_full_board_skips_the_mask_without_changing_a_bit(name, monkeypatch):
+    """A batch of full boards skips the multiplies by the all-ones mask (a CPU speed-up): the
+    outputs and gradients are identical to the masked computation; a smaller board keeps it."""
+    spatial, glob = _inputs(4, 7)
+    assert MaskInfo.of(spatial).full
+    corner, _ = _inputs(4, 7, board=5)
+    assert not MaskInfo.of(corner).full
+
+    def run(force_masking: bool):
+        if force_masking:
+            monkeypatch.setattr(MaskInfo, "of", staticmethod(lambda s: MaskInfo(
+                s[:, 0:1].contiguous(), s[:, 0:1].sum(dim=(2, 3), keepdim=True), s[:, 0:1].sum(), False)))
+        else:
+            monkeypatch.undo()
+        torch.manual_seed(3)
+        model = Model(config_of_name(name), 7).train()
+        for p in model.parameters():       # away from the init's exact zeros, so every term matters
+            p.data.add_(torch.randn_like(p) * 0.05)
+        out = model(spatial, glob)
+        tensors = [t for t in out if isinstance(t, torch.Tensor)]
+        sum((t * torch.linspace(-1, 1, t.numel()).view(t.shape)).sum() for t in tensors).backward()
+        return [t.detach() for t in tensors] + [p.grad for p in model.parameters()]
+
+    masked, skipped = run(True), run(False)
+    assert all(torch.equal(a, b) for a, b in zip(masked, skipped))
