@@ -15,7 +15,7 @@ from typing import Iterable
 import torch
 
 # What torch.optim.SGD stores in every param group; saved so KataGo's loader sees its own keys.
-_TORCH_DEFAULTS = {"momentum": 0.9, "dampening": 0, "nesterov": False, "maximize": False,
+_TORCH_DEFAULTS = {"dampening": 0, "nesterov": False, "maximize": False,
                    "foreach": None, "differentiable": False, "fused": None}
 
 
@@ -23,7 +23,7 @@ class SGD:
     def __init__(self, groups: Iterable[dict], lr: float, momentum: float = 0.9):
         self.param_groups: list[dict] = []
         for g in groups:
-            group = {"lr": lr, "weight_decay": 0.0, **_TORCH_DEFAULTS, "momentum": momentum}
+            group = {"lr": lr, "momentum": momentum, "weight_decay": 0.0, **_TORCH_DEFAULTS}
             group.update(g)
             group["params"] = list(g["params"])
             self.param_groups.append(group)
