@@ -104,7 +104,7 @@ class Evaluator:
             glob = torch.from_numpy(global_).to(self.device)
             with torch.autocast(self.device.type, dtype=self.autocast,
                                 enabled=self.autocast is not None):
-                out = self._forward(inp, glob)
+                out = self._forward(inp, glob, bool(x[:, 0].all()))
             policy = out[0].float().cpu().numpy()
             value = out[1].float().cpu().numpy()
             score = out[2].float().cpu().numpy()
@@ -117,15 +117,18 @@ class Evaluator:
             policy[:, :, :-1] = board.reshape(n, policy.shape[1], -1)
         return policy, value, score, ownership
 
-    def _forward(self, inp: torch.Tensor, glob: torch.Tensor):
+    def _forward(self, inp: torch.Tensor, glob: torch.Tensor, full: bool):
         """(policy, value, score values, ownership) of the exported heads.
 
         A shape is traced only once it has been seen TRACE_AFTER times: selfplay's batch sizes
         wander over 1..nnMaxBatchSize, and tracing every passing size costs more than eager
-        evaluation of the rare ones."""
+        evaluation of the rare ones. `full` (every row's board fills the tensor) is part of the
+        key: the model skips its mask multiplies on full batches, and a trace records that
+        choice, so a trace made on full boards would be wrong for a smaller board in the same
+        shape (mixed board sizes in selfplay or analysis)."""
         if not self.jit:
             return tuple(self.model.engine_output(self.model(inp, glob)))
-        key = tuple(inp.shape)
+        key = (tuple(inp.shape), full)
         traced = self._traced.get(key)
         if traced is None:
             seen = self._seen.get(key, 0) + 1
