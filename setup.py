@@ -45,7 +45,7 @@ for folder in SUBFOLDERS:
             module = f"goloop.{folder.replace(os.sep, '.')}.{name[:-4]}"
             extensions.append(Extension(
                 module, [os.path.join(folder, name)],
-                include_dirs=[numpy.get_include()],
+                include_dirs=[numpy.get_include(), folder],
                 language="c++",
                 extra_compile_args=["-O3", "-std=c++17", "-Wno-unused-function"],
                 define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],

@@ -14,8 +14,9 @@ MODEL = pathlib.Path(__file__).resolve().parents[3] / "shared" / "models" / \
 
 @pytest.fixture(scope="module")
 def pair():
-    """The same net twice: the default CPU evaluator and one that never traces."""
-    return Evaluator.from_file(MODEL), Evaluator.from_file(MODEL, jit=False)
+    """The same net twice: the default CPU evaluator and the plain model (no trace, direct
+    convolutions)."""
+    return Evaluator.from_file(MODEL), Evaluator.from_file(MODEL, jit=False, winograd=False)
 
 
 def _inputs(n: int, size: int, boards: list, seed: int = 0):
