@@ -99,3 +99,17 @@ def test_traces_call_the_op_only_where_it_pays():
             graph = str(torch.jit.trace(lambda s, g: model(s, g).policy, (spatial, glob),
                                         check_trace=False).graph)
         assert ("goloop::winograd_conv3x3" in graph) == used, size
+
+
+def test_scratch_buffers_work_in_and_out_of_inference_mode():
+    """The per-thread scratch buffers are shared by every call of one shape: made inside
+    inference mode they must still serve a call outside it, and the other way round."""
+    g = torch.Generator().manual_seed(9)
+    x = torch.randn(1, 12, 17, 17, generator=g)
+    u = winograd.transform_weights(torch.randn(12, 12, 3, 3, generator=g))
+    with torch.inference_mode():
+        inside = winograd.winograd_conv3x3(x, u)
+    outside = winograd.winograd_conv3x3(x, u)
+    with torch.inference_mode():
+        again = winograd.winograd_conv3x3(x, u)
+    assert torch.equal(inside, outside) and torch.equal(outside, again)
