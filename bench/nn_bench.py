@@ -3,7 +3,9 @@
 For each board size and batch size it times (a) the bare forward pass of the model on a ready
 tensor — the baseline, measured in the same run — and (b) the whole Evaluator.evaluate (feature
 encoding, forward, symmetry mapping, KataGo's post-processing with the legality mask), and prints
-positions/s and the evaluator's share of the bare forward speed. KataGo's own Eigen backend
+positions/s and the evaluator's share of the bare forward speed. On CPU it also times the same
+Evaluator with direct convolutions only (`winograd=False`, the state before the Winograd path;
+common/nn/winograd.py), alternating with the default one, and prints the speed-up. KataGo's own Eigen backend
 (1 thread, this kind of machine) does about 320 positions/s on 9x9 and 140/s on 19x19 at batch 1
 by the issue's figures; with `--katago PATH` a real KataGo binary is timed in the same run and the
 ratio is against it instead.
@@ -68,17 +70,26 @@ def midgame(size: int, moves: int, seed: int) -> History:
 
 
 def best_rate(fn, n_positions: int, min_time: float = 1.0, reps: int = 3) -> float:
-    fn()  # warm up
-    best = 0.0
-    for _ in range(reps):
-        count, start = 0, time.perf_counter()
-        while True:
+    return best_rates([fn], n_positions, min_time, reps)[0]
+
+
+def best_rates(fns, n_positions: int, min_time: float = 1.0, reps: int = 3) -> list:
+    """Best rate of each function over `reps` rounds that alternate between them, so that all
+    see the same machine (its speed drifts by 10-20% over minutes)."""
+    for fn in fns:
+        for _ in range(3):   # warm up: the evaluator traces a shape on its third call
             fn()
-            count += 1
-            elapsed = time.perf_counter() - start
-            if elapsed >= min_time / reps:
-                break
-        best = max(best, count * n_positions / elapsed)
+    best = [0.0] * len(fns)
+    for _ in range(reps):
+        for i, fn in enumerate(fns):
+            count, start = 0, time.perf_counter()
+            while True:
+                fn()
+                count += 1
+                elapsed = time.perf_counter() - start
+                if elapsed >= min_time / reps:
+                    break
+            best[i] = max(best[i], count * n_positions / elapsed)
     return best
 
 
@@ -99,13 +110,16 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     ev = Evaluator.from_file(args.model, device=args.device, dtype=args.dtype,
                              channels_last=None if args.channels_last is None else bool(args.channels_last))
+    plain = None
+    if ev.device.type == "cpu" and ev.autocast is None:
+        plain = Evaluator.from_file(args.model, winograd=False, channels_last=ev.channels_last)
     print(f"nn_bench: {ev.info.name} (v{ev.info.version}) on {args.device}, "
           f"{args.threads} thread(s), dtype {args.dtype or 'default'}, "
           f"channels_last {ev.channels_last}")
     print("forward = bare eager forward on a ready tensor (baseline); evaluate = the whole "
           "Evaluator (features, traced forward, post-processing)")
     print(f"{'board':>6} {'batch':>6} {'forward pos/s':>14} {'evaluate pos/s':>15} "
-          f"{'eval/forward':>13} {'vs KataGo b1':>13}")
+          f"{'eval/forward':>13} {'vs KataGo b1':>13} {'direct convs':>13} {'Winograd gain':>14}")
     results = {}
     katago = {}
     for size in (int(s) for s in args.sizes.split(",")):
@@ -137,13 +151,23 @@ def main() -> None:
             def evaluate():
                 ev.evaluate(requests)
 
+            def evaluate_direct():
+                plain.evaluate(requests)
+
             fwd = best_rate(forward, batch, args.seconds)
-            full = best_rate(evaluate, batch, args.seconds)
+            if plain is None:
+                full, direct = best_rate(evaluate, batch, args.seconds), None
+            else:
+                full, direct = best_rates([evaluate, evaluate_direct], batch, args.seconds)
             ref = katago.get(size) or KATAGO_EIGEN_1THREAD.get(size)
             vs = f"{full / ref:.2f}x" if (ref and batch == 1) else ""
-            print(f"{size:>4}x{size:<2}{batch:>6} {fwd:>14,.0f} {full:>15,.0f} {full / fwd:>12.0%} {vs:>13}")
+            gain = f"{full / direct:.2f}x" if direct else ""
+            print(f"{size:>4}x{size:<2}{batch:>6} {fwd:>14,.0f} {full:>15,.0f} {full / fwd:>12.0%} "
+                  f"{vs:>13} {direct or 0:>13,.0f} {gain:>14}")
             results[f"{size}x{size}_b{batch}"] = {"forward_pos_per_s": round(fwd, 1),
-                                                   "evaluate_pos_per_s": round(full, 1)}
+                                                   "evaluate_pos_per_s": round(full, 1),
+                                                   "evaluate_direct_convs_pos_per_s":
+                                                       round(direct, 1) if direct else None}
     print("BENCH " + json.dumps({"bench": "nn", "threads": args.threads, "device": args.device,
                                  "results": results, "katago_same_run_b1": katago,
                                  "katago_issue_figures_b1": KATAGO_EIGEN_1THREAD}))

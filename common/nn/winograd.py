@@ -21,6 +21,7 @@ of the model (evaluator.py) call it like any other op.
 from __future__ import annotations
 
 import threading
+from typing import Optional
 
 import torch
 from torch import Tensor, nn
@@ -32,7 +33,8 @@ _G = torch.tensor([[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 /
                    [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]],
                   dtype=torch.float64)
 
-# The smallest board side at which the Winograd path is faster (bench/nn_bench.py --winograd).
+# The smallest board side at which the Winograd path is faster (bench/nn_bench.py, its "Winograd
+# gain" column: 9x9 loses at batch 1 and breaks even at batch 16).
 MIN_SIDE = 13
 # Tiles transformed and multiplied at a time (see winograd_conv3x3).
 CHUNK_TILES = 200
@@ -97,16 +99,26 @@ _LIBRARY.impl("winograd_conv3x3", winograd_conv3x3, "CPU")
 
 
 class WinogradConv3x3(nn.Module):
-    """Inference-only stand-in for a bias-free 3x3 'same' nn.Conv2d (frozen weights)."""
+    """Inference-only stand-in for a bias-free 3x3 'same' nn.Conv2d (frozen weights).
+
+    The transformed kernels take 4x the memory of the plain ones (b6c96: +14 MB; b18c384nbt:
+    ~+380 MB), so they are made on the first board that uses them: a process that only sees
+    small boards never holds them."""
 
     def __init__(self, conv: nn.Conv2d):
         super().__init__()
         self.conv = conv          # the direct path, traced exactly as before the swap
-        self.register_buffer("u", transform_weights(conv.weight))
+        self.u: Optional[Tensor] = None
 
     def forward(self, x: Tensor) -> Tensor:
         # A Python branch on the shape: a trace (one per input shape) keeps only the path taken.
         if x.dtype == torch.float32 and winograd_pays(int(x.shape[2]), int(x.shape[3])):
+            if self.u is None:
+                if torch.jit.is_tracing():
+                    raise RuntimeError("WinogradConv3x3: run the model once untraced on a board "
+                                       "this large before tracing it (the transformed kernels "
+                                       "are made on first use)")
+                self.u = transform_weights(self.conv.weight)
             return torch.ops.goloop.winograd_conv3x3(x, self.u)
         return self.conv(x)
 

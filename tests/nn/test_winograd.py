@@ -76,14 +76,16 @@ def test_model_swap():
     threes = [m for m in plain.modules()
               if isinstance(m, torch.nn.Conv2d) and m.kernel_size == (3, 3)]
     assert len(swapped) == len(threes) > 0
+    assert all(m.u is None for m in swapped)    # nothing transformed before a large board
     assert isinstance(fast.heads.policy.conv1p, torch.nn.Conv2d)    # 1x1 convolutions stay
     with torch.inference_mode():
-        for size, board, exact in ((19, 19, False), (19, 9, False), (9, 9, True)):
+        for size, board, exact in ((9, 9, True), (19, 19, False), (19, 9, False)):
             spatial, glob = _inputs(2, size, board)
             a, b = plain(spatial, glob), fast(spatial, glob)
             for name in ("policy", "value", "misc", "ownership"):
                 if exact:
                     assert torch.equal(getattr(a, name), getattr(b, name)), name
+                    assert all(m.u is None for m in swapped)    # still not needed
                 else:
                     torch.testing.assert_close(getattr(b, name), getattr(a, name),
                                                atol=1e-4, rtol=1e-4)
@@ -92,8 +94,14 @@ def test_model_swap():
 def test_traces_call_the_op_only_where_it_pays():
     model = winograd.use_winograd(Model(config_of_name("b2c16"), pos_len=19).eval())
     model.requires_grad_(False)
+    spatial, glob = _inputs(1, 19, 19)
+    with pytest.raises(RuntimeError, match="once untraced"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.jit.trace(lambda s, g: model(s, g).policy, (spatial, glob), check_trace=False)
     for size, used in ((19, True), (13, True), (9, False)):
         spatial, glob = _inputs(1, size, size)
+        with torch.no_grad():
+            model(spatial, glob)        # the transformed kernels are made here, untraced
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")    # the tracer's notes on shapes it fixes
             graph = str(torch.jit.trace(lambda s, g: model(s, g).policy, (spatial, glob),
