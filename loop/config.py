@@ -42,7 +42,8 @@ class LoopConfig:
                                     "it afterwards (KataGo: NUM_GAMES_PER_CYCLE=500).", min=1)
     maxVisits: int = setting(64, "Visits of a full (recorded) search.", min=2)
     cheapSearchVisits: int = setting(16, "Visits of a cheap search (playout cap randomization: "
-                                     "3 moves in 4 are cheap and not recorded).", min=1)
+                                     "3 moves in 4 are cheap and not recorded; at least 2, "
+                                     "which a policy target needs).", min=2)
     numGameThreads: int = setting(32, "Games played at once (their NN queries share batches).",
                                   min=1)
     selfplayConfig: str = setting("", "A KataGo selfplay .cfg layered over the loop's own "

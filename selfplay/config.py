@@ -147,7 +147,8 @@ class SelfplayConfig(SelfplaySearchKeys):
     # --- Search budget and recorded rows ----------------------------------------------------------
     cheapSearchProb: float = setting(0.75, "Playout cap randomization: a move gets a cheap search "
                                      "this often.", min=0.0, max=1.0)
-    cheapSearchVisits: int = setting(100, "Visits of a cheap search.", min=1)
+    cheapSearchVisits: int = setting(100, "Visits of a cheap search (at least 2: see maxVisits).",
+                                     min=2)
     cheapSearchTargetWeight: float = setting(0.0, "Row weight of cheap searches (0: not recorded, "
                                              "no noise, tree kept).", min=0.0, max=1.0)
     reduceVisits: bool = setting(True, "Fewer visits (and less row weight) once a side is "
@@ -156,7 +157,8 @@ class SelfplayConfig(SelfplaySearchKeys):
                                            min=0.0, max=0.999999)
     reduceVisitsThresholdLookback: int = setting(3, "... on this many consecutive searches.",
                                                  min=1, max=1000)
-    reducedVisitsMin: int = setting(100, "Fewest visits after reduction.", min=1)
+    reducedVisitsMin: int = setting(100, "Fewest visits after reduction (at least 2: see "
+                                    "maxVisits).", min=2)
     reducedVisitsWeight: float = setting(0.1, "Row weight at the full reduction.", min=0.0, max=1.0)
     sidePositionProb: float = setting(0.02, "Per move, also search and record a position after a "
                                       "different (policy-sampled) move.", min=0.0, max=1.0)
@@ -191,6 +193,13 @@ class SelfplayConfig(SelfplaySearchKeys):
             raise ConfigError(f"bSizes has {max(self.bSizes)} but dataBoardLen is only "
                               f"{self.dataBoardLen}")
         self.check_rule_lists()
+        if self.maxVisits < 2:
+            # Every search, cheap ones included, yields a policy target (KataGo's
+            # extractSearchTargetsThisTurn), and a 1-visit search on a fresh root has no
+            # children to give one: KataGo asserts mid-game then; say it at start instead.
+            raise ConfigError(f"maxVisits {self.maxVisits}: selfplay needs at least 2, because a "
+                              "row's policy target is the visits of the root's children and one "
+                              "visit leaves the root without any")
         if self.cheapSearchVisits > self.maxVisits:
             raise ConfigError(f"cheapSearchVisits {self.cheapSearchVisits} > maxVisits {self.maxVisits}")
         if self.reduceVisits and self.reducedVisitsMin > self.maxVisits:

@@ -1,6 +1,8 @@
 """loop/stages.py: each stage's command line and generated configs, as a user would type them."""
 from __future__ import annotations
 
+import pytest
+
 from goloop.common.config import load_config
 from goloop.loop.balance import Knobs
 from goloop.loop.config import LoopConfig
@@ -34,6 +36,13 @@ def test_generated_selfplay_config_loads_in_goloop_selfplay(tmp_path):
     sp = load_config(SelfplayConfig, [configs["selfplay"]], [])
     assert sp.bSizes == (9,) and sp.dataBoardLen == 9
     assert sp.maxVisits == 40 and sp.cheapSearchVisits == 10
+
+
+def test_one_visit_cheap_searches_are_refused_at_start(tmp_path):
+    """Every search yields a policy target, which a 1-visit search on a fresh root cannot."""
+    from goloop.common.config import ConfigError
+    with pytest.raises(ConfigError, match="cheapSearchVisits"):
+        load_config(LoopConfig, None, [{"baseDir": str(tmp_path), "cheapSearchVisits": "1"}])
 
 
 def test_an_unreadable_loop_state_is_a_clear_error_and_is_kept(tmp_path, caplog):

@@ -227,3 +227,10 @@ def test_bad_selfplay_config_is_refused(tmp_path):
         _config(tmp_path, koRules="SIMPLE,FOO")
     with pytest.raises(ConfigError, match="bSizeRelProbs"):
         _config(tmp_path, bSizes="7,9")
+    # One visit leaves the root without children, so no policy target (KataGo asserts mid-game).
+    with pytest.raises(ConfigError, match="maxVisits 1"):
+        _config(tmp_path, maxVisits=1, cheapSearchVisits=2, reducedVisitsMin=2)
+    with pytest.raises(ConfigError, match="reducedVisitsMin"):
+        _config(tmp_path, reducedVisitsMin=1)
+    with pytest.raises(ConfigError, match="cheapSearchVisits"):
+        _config(tmp_path, cheapSearchVisits=1)
