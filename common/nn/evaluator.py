@@ -53,7 +53,7 @@ class Evaluator:
         if dtype != "fp32" and self.device.type != "cuda":
             raise ValueError(f"{dtype} inference needs a CUDA device")
         self.autocast = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[dtype]
-        # Winograd 3x3 convolutions on 13x13 and larger boards: 1.4x faster b6c96 forward at
+        # Winograd 3x3 convolutions on 13x13 and larger boards: ~1.3x faster b6c96 evaluation at
         # 19x19 (bench/nn_bench.py), outputs equal to ~1e-4 (winograd.py). The evaluator owns
         # its model: the convolutions are swapped in place.
         if winograd is None:

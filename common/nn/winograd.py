@@ -7,13 +7,14 @@ method computes each 4x4 block of outputs from a 6x6 patch with 36 multiplicatio
 pair instead of 144; the rest is cheap transforms (winograd_tiles.pyx) and 36 matrix products
 (torch.bmm). KataGo's OpenCL backend uses the same F(4x4, 3x3).
 
-Where it pays is measured, not assumed (bench/nn_bench.py): with few tiles the 36 products are
-too small to run efficiently and the padding of each board side to a multiple of 4 is wasted
-work, so small boards keep the direct convolution (see `winograd_pays`). The choice depends on
-the board only, never on the batch, so a position gets the same outputs alone or in a batch.
+Where it pays is measured, not assumed (bench/nn_bench.py): with few tiles per board the 36
+products are small, the transformed kernels (4x the bytes of the plain ones) cost more to read
+than the multiplies saved, and padding each board side to a multiple of 4 is wasted work, so
+small boards keep the direct convolution (see `winograd_pays`). The choice depends on the board
+only, never on the batch, so a position gets the same outputs alone or in a batch.
 
 Accuracy: outputs differ from the direct convolution by rounding, about 10x the direct method's
-own rounding (policy logits ~5e-5 on real nets, tested against KataGo's recorded outputs).
+own rounding (policy logits up to ~1e-4 on real nets; the KataGo golden tests pass unchanged).
 
 The convolution runs as the registered op `goloop::winograd_conv3x3`, so that TorchScript traces
 of the model (evaluator.py) call it like any other op.
