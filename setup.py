@@ -46,6 +46,9 @@ for folder in SUBFOLDERS:
             extensions.append(Extension(
                 module, [os.path.join(folder, name)],
                 include_dirs=[numpy.get_include(), folder],
+                # Plain C++ headers next to the .pyx (winograd_rows.h): an edit rebuilds.
+                depends=sorted(os.path.join(folder, h) for h in os.listdir(folder)
+                               if h.endswith(".h")),
                 language="c++",
                 extra_compile_args=["-O3", "-std=c++17", "-Wno-unused-function"],
                 define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
